@@ -1,0 +1,1 @@
+"""Certificates: the development PKI (never production trust) and trust-anchor configuration."""

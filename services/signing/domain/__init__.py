@@ -1,0 +1,1 @@
+"""Pure signing rules: errors, placement geometry and the hash-chained audit log."""

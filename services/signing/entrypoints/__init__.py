@@ -1,0 +1,1 @@
+"""Entry points of the signing service (CLI; gRPC servicer later)."""

@@ -1,0 +1,1 @@
+"""Use cases of the signing service: person, number fill, organisation, attachments."""
