@@ -1,0 +1,1 @@
+"""Distribution service: sends, receives, acknowledges, recalls and tracks edXML packages."""

@@ -1,0 +1,1 @@
+"""Entry points of the distribution service (CLI, later gRPC and Kafka consumers)."""
