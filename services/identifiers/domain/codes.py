@@ -76,9 +76,7 @@ class AgencyCode:
             GROUP_NAMES, groups, _GROUP_PATTERNS, strict=True
         ):
             if not pattern.fullmatch(group):
-                raise InvalidAgencyCode(
-                    field, f"{code!r}: the {name} {group!r} must be {expected}"
-                )
+                raise InvalidAgencyCode(field, f"{code!r}: the {name} {group!r} must be {expected}")
         return cls(*groups)
 
     @property
@@ -164,7 +162,9 @@ class DocumentId:
             )
         if not _NUMBER.fullmatch(number):
             raise InvalidDocumentId(field, f"the number (số) {number!r} must be digits")
-        return cls(organ_id, promulgation, number, _check_notation(notation, InvalidDocumentId, field))
+        return cls(
+            organ_id, promulgation, number, _check_notation(notation, InvalidDocumentId, field)
+        )
 
     @classmethod
     def build(
@@ -174,16 +174,16 @@ class DocumentId:
         num = format_number(number) if isinstance(number, int) else number
         if not _NUMBER.fullmatch(num):
             raise InvalidDocumentId("number", f"the number (số) {num!r} must be digits")
-        return cls(code, promulgation_date, num, _check_notation(notation, InvalidDocumentId, "notation"))
+        return cls(
+            code, promulgation_date, num, _check_notation(notation, InvalidDocumentId, "notation")
+        )
 
     @property
     def number_and_notation(self) -> str:
         return f"{self.number}/{self.notation}"
 
     def __str__(self) -> str:
-        return (
-            f"{self.organ_id},{self.promulgation_date:%Y/%m/%d},{self.number}/{self.notation}"
-        )
+        return f"{self.organ_id},{self.promulgation_date:%Y/%m/%d},{self.number}/{self.notation}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +205,7 @@ class DossierCode:
                 field, f"must start with the 13-character agency code: {exc.reason}"
             ) from exc
         if text[13:14] != "." or text[18:19] != ".":
-            raise InvalidDossierCode(
-                field, f"{text!r} must be '{{OrganId}}.{{yyyy}}.{{notation}}'"
-            )
+            raise InvalidDossierCode(field, f"{text!r} must be '{{OrganId}}.{{yyyy}}.{{notation}}'")
         if not re.fullmatch(r"\d{4}", year):
             raise InvalidDossierCode(field, f"the year {year!r} must be 4 digits")
         return cls(organ_id, int(year), _check_notation(notation, InvalidDossierCode, field))

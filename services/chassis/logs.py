@@ -1,0 +1,67 @@
+"""Structured JSON logs with a correlation id that follows a request across services."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+import uuid
+from datetime import datetime
+from typing import Any
+
+from services.chassis import config
+from services.chassis.timeutil import VIETNAM, iso_ms
+
+correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "correlation_id", default=None
+)
+_service_name: str = "lienthong"
+
+_STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (+07:00), level, service, logger, msg, correlation id."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": iso_ms(datetime.fromtimestamp(record.created, VIETNAM)),
+            "level": record.levelname,
+            "service": _service_name,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        cid = correlation_id.get()
+        if cid:
+            entry["correlation_id"] = cid
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure(service: str) -> None:
+    """Set up root logging for a service process (idempotent)."""
+    global _service_name
+    _service_name = service
+    handler = logging.StreamHandler(sys.stderr)
+    if config.LOG_FORMAT.value() == "text":
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    else:
+        handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(config.LOG_LEVEL.value() or "INFO")
+    # kafka-python is chatty at INFO about every connection.
+    logging.getLogger("kafka").setLevel(logging.WARNING)
