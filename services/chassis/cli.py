@@ -16,6 +16,7 @@ from services.chassis.catalog import SERVICES
 
 # Services whose CLI modules are loaded, in the order their groups appear in --help.
 CLI_MODULES = [
+    "services.chassis.stack",
     "services.identifiers.entrypoints.cli",
     "services.registry.entrypoints.cli",
     "services.signing.entrypoints.cli",
