@@ -37,6 +37,9 @@ class DayOffKind(Enum):
     HOLIDAY = "holiday"  # ngày lễ, tết
     COMPENSATORY = "compensatory"  # nghỉ bù
     SWAPPED = "swapped"  # nghỉ hoán đổi, paid back by a make-up working day
+    # A Saturday/Sunday joined to holidays: part of the announced break, so agencies that also
+    # work at weekends (one-stop-shop centres) are closed too.
+    BREAK_WEEKEND = "break_weekend"
 
 
 class DataSource(Enum):
