@@ -1,0 +1,79 @@
+"""Stamp fonts: Liberation Serif (Times New Roman metrics) prepared once per process.
+
+pyHanko lays stamp text out in 1000-units-per-em glyph space; fonts with 2048 units per em
+(DejaVu, Liberation) come out letter-spaced unless rescaled first (issue #4, "Pitfalls").
+Subsetting to Latin + Vietnamese glyphs also halves the embedding cost of every stamp.
+The prepared font is cached on disk (``$LT_VAR_DIR/fonts`` or the temp dir) keyed by the
+source file's hash, and its path is reused by every stamp of the process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from fontTools import subset
+from fontTools.ttLib import TTFont
+from fontTools.ttLib.scaleUpem import scale_upem
+
+LIBERATION_SERIF = Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf")
+LIBERATION_SERIF_BOLD = Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Bold.ttf")
+LIBERATION_SERIF_ITALIC = Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Italic.ttf")
+
+# Basic Latin, Latin-1, Latin Extended-A/B (Ă Đ Ơ Ư…), combining marks, Latin Extended
+# Additional (U+1EA0–U+1EF9: ạ ả ấ … ỹ), general punctuation (— – “ ”).
+VIETNAMESE_UNICODES = [
+    *range(0x20, 0x7F),
+    *range(0xA0, 0x250),
+    *range(0x300, 0x324),
+    *range(0x1EA0, 0x1F00),
+    *range(0x2010, 0x2027),
+    0x20AB,  # ₫
+]
+
+_lock = threading.Lock()
+_prepared: dict[Path, Path] = {}
+
+
+class FontUnavailable(Exception):
+    """The font file needed for stamps is missing or unreadable."""
+
+
+def _cache_directory() -> Path:
+    var_dir = os.environ.get("LT_VAR_DIR")
+    base = Path(var_dir) / "fonts" if var_dir else Path(tempfile.gettempdir()) / "lienthong-fonts"
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def prepared_font(source: Path = LIBERATION_SERIF) -> Path:
+    """Return the path of ``source`` rescaled to 1000 upem and subset to Vietnamese."""
+    with _lock:
+        cached = _prepared.get(source)
+        if cached is not None and cached.exists():
+            return cached
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            raise FontUnavailable(f"font {source}: {exc.strerror}") from None
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        target = _cache_directory() / f"{source.stem}-1000upem-vi-{digest}.ttf"
+        if not target.exists():
+            font = TTFont(source)
+            if font["head"].unitsPerEm != 1000:
+                scale_upem(font, 1000)
+            options = subset.Options()
+            options.layout_features = ["*"]
+            options.name_IDs = ["*"]
+            options.notdef_outline = True
+            subsetter = subset.Subsetter(options)
+            subsetter.populate(unicodes=VIETNAMESE_UNICODES)
+            subsetter.subset(font)
+            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            font.save(tmp)
+            tmp.replace(target)
+        _prepared[source] = target
+        return target

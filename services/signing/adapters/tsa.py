@@ -1,0 +1,149 @@
+"""The platform's own RFC 3161 timestamp authority, with its key in the HSM.
+
+* :class:`HsmTimestampAuthority` answers ``TimeStampReq`` objects: it builds the ``TSTInfo``
+  and signs it (RSA PKCS#1 v1.5, SHA-256) with the TSA key selected by CKA_ID; the key handle
+  is kept per thread (issue #4: re-reading the key on every timestamp costs).
+* As a pyHanko ``TimeStamper`` it is used in-process by the signing service.
+* :func:`rfc3161_wsgi_app` exposes it as an HTTP RFC 3161 endpoint (``POST``
+  ``application/timestamp-query`` → ``application/timestamp-reply``), served by
+  :func:`serve_http` or any WSGI server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from asn1crypto import cms, core, tsp, x509
+from pyhanko.sign import general
+from pyhanko.sign.general import simple_cms_attribute
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+from services.signing.adapters.hsm import Hsm
+
+logger = logging.getLogger(__name__)
+
+#: Policy OID of the development TSA (private arc, documented in docs/signing.md).
+DEV_TSA_POLICY = "1.3.6.1.4.1.61286.1.1"
+MAX_REQUEST_BYTES = 16 * 1024
+
+
+class HsmTimestampAuthority(DummyTimeStamper):
+    """A TSA whose signing key never leaves the token."""
+
+    def __init__(
+        self,
+        hsm: Hsm,
+        key_id: bytes,
+        tsa_certificate: x509.Certificate,
+        chain: Iterable[x509.Certificate] = (),
+        policy_oid: str = DEV_TSA_POLICY,
+    ) -> None:
+        # pyHanko's base class expects a software key; ours is in the HSM, so None is passed
+        # and the signing step is overridden below. SHA-256 for every TSTInfo signature.
+        super().__init__(
+            tsa_cert=tsa_certificate,
+            tsa_key=None,  # type: ignore[arg-type]
+            certs_to_embed=list(chain),  # type: ignore[arg-type]
+            override_md="sha256",
+        )
+        self.hsm = hsm
+        self.key_id = key_id
+        self.policy_oid = policy_oid
+        self._serial_lock = threading.Lock()
+
+    def _build_tst_info(self, message_imprint, dt_value, req):  # type: ignore[no-untyped-def]
+        info = super()._build_tst_info(message_imprint, dt_value, req)
+        info["policy"] = tsp.ObjectIdentifier(self.policy_oid)
+        info["accuracy"] = tsp.Accuracy({"seconds": 1})
+        return info
+
+    def _sign_tst_info(  # type: ignore[override]
+        self, tst_info_data: bytes, md_algorithm: str, dt_value: dt.datetime
+    ) -> tuple[bytes, cms.CMSAttributes]:
+        signed_attrs = self._signed_attributes(tst_info_data, md_algorithm, dt_value)
+        signature = self.hsm.sign(self.key_id, signed_attrs.dump())
+        return signature, signed_attrs
+
+    def _signed_attributes(
+        self, tst_info_data: bytes, md_algorithm: str, dt_value: dt.datetime
+    ) -> cms.CMSAttributes:
+        digest = hashlib.new(md_algorithm, tst_info_data).digest()
+        attributes = cms.CMSAttributes(
+            [
+                simple_cms_attribute("content_type", "tst_info"),
+                simple_cms_attribute(
+                    "signing_time", cms.Time({"utc_time": core.UTCTime(dt_value)})
+                ),
+                simple_cms_attribute(
+                    "signing_certificate", general.as_signing_certificate(self.tsa_cert)
+                ),
+                simple_cms_attribute("message_digest", digest),
+            ]
+        )
+        return attributes
+
+    def respond_der(self, request_der: bytes) -> bytes:
+        """DER in, DER out, with RFC 3161 ``rejection`` for requests that do not parse."""
+        try:
+            request = tsp.TimeStampReq.load(request_der)
+            request.native  # noqa: B018 — forces a full parse, so bad input fails here
+            response = self.request_tsa_response(request)
+        except (ValueError, TypeError, KeyError) as exc:
+            logger.info("TSA rejected a malformed request: %s", type(exc).__name__)
+            response = tsp.TimeStampResp(
+                {
+                    "status": tsp.PKIStatusInfo(
+                        {
+                            "status": tsp.PKIStatus("rejection"),
+                            "fail_info": tsp.PKIFailureInfo({"bad_data_format"}),
+                        }
+                    )
+                }
+            )
+        return response.dump()
+
+
+WsgiApp = Callable[[dict, Callable], list[bytes]]
+
+
+def rfc3161_wsgi_app(authority: HsmTimestampAuthority) -> WsgiApp:
+    """WSGI application of the RFC 3161 HTTP transport (RFC 3161 §3.4)."""
+
+    def application(environ: dict, start_response: Callable) -> list[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST":
+            start_response("405 Method Not Allowed", [("Allow", "POST")])
+            return [b""]
+        if environ.get("CONTENT_TYPE", "").split(";")[0].strip() != "application/timestamp-query":
+            start_response("415 Unsupported Media Type", [("Content-Type", "text/plain")])
+            return [b"Content-Type must be application/timestamp-query\n"]
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if not 0 < length <= MAX_REQUEST_BYTES:
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"Content-Length must be between 1 and 16384\n"]
+        body = environ["wsgi.input"].read(length)
+        reply = authority.respond_der(body)
+        start_response(
+            "200 OK",
+            [("Content-Type", "application/timestamp-reply"), ("Content-Length", str(len(reply)))],
+        )
+        return [reply]
+
+    return application
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        logger.debug("TSA %s " + format, self.client_address[0], *args)
+
+
+def serve_http(authority: HsmTimestampAuthority, host: str, port: int) -> WSGIServer:
+    """Build (not start) a WSGI server for the TSA; call ``serve_forever()`` on it."""
+    return make_server(host, port, rfc3161_wsgi_app(authority), handler_class=_QuietHandler)
