@@ -30,7 +30,10 @@ class ServiceSpec:
     @property
     def available(self) -> bool:
         module = self.target.partition(":")[0]
-        return importlib.util.find_spec(module) is not None
+        try:
+            return importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:  # a parent package (the service itself) does not exist yet
+            return False
 
     def load(self) -> type:
         module, _, cls = self.target.partition(":")

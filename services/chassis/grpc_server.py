@@ -29,6 +29,7 @@ log = logging.getLogger("lienthong.grpc")
 CORRELATION_HEADER = "x-correlation-id"
 ERROR_FIELD_HEADER = "lt-error-field"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+NO_DEADLINE = 7 * 24 * 3600.0
 
 
 def _status_of(exc: ServiceError) -> grpc.StatusCode:
@@ -67,6 +68,8 @@ class ServiceInterceptor(grpc.ServerInterceptor):
     # -- wrapping ---------------------------------------------------------------------------
     def _enter(self, context: grpc.ServicerContext, cid: str) -> tuple[Any, Any]:
         remaining = context.time_remaining()
+        if remaining is not None and remaining > NO_DEADLINE:
+            remaining = None  # grpcio reports "no deadline" as an enormous number
         if remaining is not None and remaining <= 0:
             context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed before the call")
         context.set_trailing_metadata(((CORRELATION_HEADER, cid),))
@@ -107,7 +110,10 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         return wrapped
 
     def _leave(self, tokens: tuple[Any, Any], method: str, code: str, started: float) -> None:
-        log.info(
+        # Health probes arrive every few seconds from Kubernetes; keep them out of INFO logs.
+        level = logging.DEBUG if method.startswith("/grpc.health") else logging.INFO
+        log.log(
+            level,
             "rpc",
             extra={
                 "method": method,

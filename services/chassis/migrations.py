@@ -15,6 +15,7 @@ def alembic_config(service: str, url: str | None = None) -> AlembicConfig:
     if not versions.is_dir():
         raise FileNotFoundError(f"{service} has no migrations folder at {versions}")
     cfg = AlembicConfig()
+    cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("script_location", str(Path(__file__).parent / "alembic"))
     cfg.set_main_option("version_locations", str(versions))
     cfg.attributes["schema"] = service
