@@ -15,6 +15,8 @@ The rules (documented in ``docs/edxml.md``):
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from services.distribution.edxml.errors import MalformedPackage, PackageTooLarge
@@ -25,6 +27,11 @@ XLINK_NAMESPACE = "http://www.w3.org/1999/xlink"
 _UTF8_BOM = b"\xef\xbb\xbf"
 _XML_DECLARATION = b"<?xml"
 _NAMESPACE_ERROR_TYPES = frozenset({"NS_ERR_UNDEFINED_NAMESPACE"})
+_ROOT_START = re.compile(rb"<[A-Za-z_:]")
+_DOCTYPE_ERROR = (
+    "package: DOCTYPE declarations are not allowed (entity expansion and external "
+    "entities are refused)"
+)
 
 
 def _hardened_parser(*, recover: bool, keep_comments: bool) -> etree.XMLParser:
@@ -83,10 +90,15 @@ def read_tree(
     data, issues = strip_stray_prefix(
         data, strict=strict, max_stray_prefix_bytes=max_stray_prefix_bytes
     )
+    # Refuse a DTD before libxml2 sees it, so no entity is ever declared.
+    root_start = _ROOT_START.search(data)
+    if b"<!DOCTYPE" in data[: root_start.start() if root_start else len(data)]:
+        raise MalformedPackage(_DOCTYPE_ERROR)
+    strict_parser = _hardened_parser(recover=False, keep_comments=keep_comments)
     try:
-        root = etree.fromstring(data, _hardened_parser(recover=False, keep_comments=keep_comments))
+        root = etree.fromstring(data, strict_parser)
     except etree.XMLSyntaxError as error:
-        entries = list(error.error_log) or []
+        entries = list(strict_parser.error_log)
         namespace_only = bool(entries) and all(
             entry.domain_name == "NAMESPACE" and entry.type_name in _NAMESPACE_ERROR_TYPES
             for entry in entries
@@ -116,10 +128,7 @@ def read_tree(
         raise MalformedPackage(f"package: cannot be read as XML: {error}") from None
     docinfo = root.getroottree().docinfo
     if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.doctype:
-        raise MalformedPackage(
-            "package: DOCTYPE declarations are not allowed (entity expansion and external "
-            "entities are refused)"
-        )
+        raise MalformedPackage(_DOCTYPE_ERROR)
     return root, issues
 
 
