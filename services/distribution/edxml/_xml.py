@@ -120,7 +120,7 @@ def read_tree(
             issues.append(
                 Issue(
                     f"line {entry.line}",
-                    f"{entry.message}; read as the edXML namespace",
+                    f"{entry.message}; recovered: the undeclared prefix is ignored",
                     "recovery",
                 )
             )

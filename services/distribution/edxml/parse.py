@@ -268,6 +268,11 @@ class _Slot:
     repeated: bool = False
 
 
+def _join(path: str, name: str) -> str:
+    """Element paths start below the wrappers: ``MessageHeader/To[1]/OrganId``."""
+    return f"{path}/{name}" if path else name
+
+
 def _raw(parent: str, element: etree._Element) -> RawElement:
     name = local_name(element) or etree.QName(element).localname
     xml = etree.tostring(element, encoding="unicode", with_tail=False)
@@ -285,7 +290,9 @@ def _read_fields(
     parent_name = local_name(element) or "?"
     for attribute in element.attrib:
         if attribute not in known_attributes:
-            ctx.note(f"{path}/@{attribute}", "unknown attribute, not kept", "unknown-attribute")
+            ctx.note(
+                _join(path, f"@{attribute}"), "unknown attribute, not kept", "unknown-attribute"
+            )
     values: dict[str, Any] = {}
     repeated: dict[str, list[Any]] = {}
     extras: list[RawElement] = []
@@ -295,17 +302,19 @@ def _read_fields(
         if slot is None:
             extras.append(_raw(parent_name, child))
             ctx.note(
-                f"{path}/{name or child.tag}", "unknown element, kept as extra", "unknown-element"
+                _join(path, str(name or child.tag)),
+                "unknown element, kept as extra",
+                "unknown-element",
             )
             continue
         if slot.repeated:
             items = repeated.setdefault(slot.attribute, [])
-            items.append(slot.read(ctx, child, f"{path}/{name}[{len(items) + 1}]"))
+            items.append(slot.read(ctx, child, _join(path, f"{name}[{len(items) + 1}]")))
         elif slot.attribute in values:
             extras.append(_raw(parent_name, child))
-            ctx.note(f"{path}/{name}", "repeated element; the first is used", "duplicate")
+            ctx.note(_join(path, name), "repeated element; the first is used", "duplicate")
         else:
-            values[slot.attribute] = slot.read(ctx, child, f"{path}/{name}")
+            values[slot.attribute] = slot.read(ctx, child, _join(path, name))
     for attribute, items in repeated.items():
         values[attribute] = tuple(item for item in items if item is not None)
     return values, tuple(extras)
@@ -696,7 +705,7 @@ def _read_package(ctx: _Context, root: etree._Element) -> DocumentPackage | Stat
     root_values, root_extras = _read_fields(
         ctx,
         root,
-        "edXML",
+        "",
         {
             "edXMLEnvelope": _Slot("envelope", _identity),
             "AttachmentEncoded": _Slot("attachments", _read_attachment_encoded),
@@ -708,7 +717,7 @@ def _read_package(ctx: _Context, root: etree._Element) -> DocumentPackage | Stat
     envelope_values, envelope_extras = _read_fields(
         ctx,
         envelope,
-        "edXMLEnvelope",
+        "",
         {"edXMLHeader": _Slot("header", _identity), "edXMLBody": _Slot("body", _identity)},
     )
     header = envelope_values.get("header")
@@ -717,7 +726,7 @@ def _read_package(ctx: _Context, root: etree._Element) -> DocumentPackage | Stat
     header_values, header_extras = _read_fields(
         ctx,
         header,
-        "edXMLHeader",
+        "",
         {
             "MessageHeader": _Slot("message_header", _identity),
             "TraceHeaderList": _Slot("trace_header_list", _read_trace_header_list),
@@ -766,7 +775,7 @@ def _read_package(ctx: _Context, root: etree._Element) -> DocumentPackage | Stat
     body = envelope_values.get("body")
     if body is not None:
         body_values, body_extras = _read_fields(
-            ctx, body, "edXMLBody", {"edXMLManifest": _Slot("manifest", _read_manifest)}
+            ctx, body, "", {"edXMLManifest": _Slot("manifest", _read_manifest)}
         )
         extras += body_extras
         manifest = body_values.get("manifest", manifest)

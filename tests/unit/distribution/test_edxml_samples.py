@@ -68,7 +68,7 @@ def test_edoc_new_document_fields_and_dirty_parts_are_reported() -> None:
     ]
     invalid = {issue.field: issue.reason for issue in result.issues if issue.kind == "invalid"}
     assert "28.22.H17" in invalid["MessageHeader/To[1]/OrganId"]
-    assert "2014/02/30" in invalid["edXMLHeader/TraceHeaderList/Bussiness/DocumentId"]
+    assert "2014/02/30" in invalid["TraceHeaderList/Bussiness/DocumentId"]
 
 
 def test_edoc_new_in_strict_mode_rejects_the_stray_bytes() -> None:
@@ -133,7 +133,7 @@ def test_edoc_is_recovered_from_undeclared_prefixes_and_keeps_the_unreadable_con
     warnings = " ".join(issue.reason for issue in result.warnings)
     assert "xlink" in warnings and "AttachmentEncoded" in warnings
     fields = {issue.field for issue in result.issues if issue.kind == "invalid"}
-    assert "edXMLHeader/TraceHeaderList/TraceHeader[1]/OrganId" in fields  # 01.02.G22
+    assert "TraceHeaderList/TraceHeader[1]/OrganId" in fields  # 01.02.G22
     assert "MessageHeader/DocumentId" in fields  # a UUID, not {OrganId},{date},{number}
 
 
