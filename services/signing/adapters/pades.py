@@ -559,7 +559,7 @@ class PadesEngine:
         await self.check_signer(signer)
         page = writer.root["/Pages"]["/Kids"][0].get_object()
         x0, y0, x1, y1 = (float(value) for value in page["/MediaBox"])
-        height = 6 + 12 * len(lines)
+        height = 10 + 13 * len(lines)
         rect = top_right_rect(x1 - x0, y1 - y0, width, height)
         rect = Rect(rect.x0 + x0, rect.y0 + y0, rect.x1 + x0, rect.y1 + y0)
         new_field = self._field_spec(writer, field_name, rect)

@@ -132,7 +132,7 @@ def generate_sample(content: SampleContent) -> tuple[bytes, DocumentLayout]:
     _register_fonts()
     page_width, page_height = A4
     left, right = 30 * MM, page_width - 15 * MM
-    left_centre, right_centre = left + 95, left + 95 + 235
+    left_centre, right_centre = left + 80, right - 122
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
     canvas.setTitle(nfc(content.subject))
@@ -153,8 +153,9 @@ def generate_sample(content: SampleContent) -> tuple[bytes, DocumentLayout]:
     number_y = top - 48
     canvas.setFont("LTSerif", 13)
     canvas.drawString(left_centre - 75, number_y, "Số:")
-    number_rect = Rect(left_centre - 54, number_y - 4, left_centre + 86, number_y + 13)
-    date_rect = Rect(right_centre - 120, number_y - 4, right_centre + 120, number_y + 13)
+    # The fields' text is centred vertically: the box sits so that its baseline meets "Số:".
+    number_rect = Rect(left_centre - 54, number_y - 2, left_centre + 86, number_y + 15)
+    date_rect = Rect(right_centre - 120, number_y - 2, right_centre + 120, number_y + 15)
     subject_style = ParagraphStyle(
         "subject", fontName="LTSerif", fontSize=12, leading=14, alignment=1
     )
