@@ -1,18 +1,19 @@
 """Register books (sổ đăng ký văn bản) and the numbering rule.
 
-Rules, NĐ 30/2020/NĐ-CP as the project transcribes it (the decree is not in /work/shared/law;
-verify the wording against the gazette):
+NĐ 30/2020/NĐ-CP (text checked against a public copy of the decree's body; the decree is not
+in /work/shared/law):
 
-- Điều 15 khoản 1: outgoing numbers follow the order of issue within the year, "bắt đầu liên
-  tiếp từ số 01 vào ngày 01 tháng 01 và kết thúc vào ngày 31 tháng 12 hằng năm"; the number and
-  symbol are unique within the year and the same for paper and electronic documents.
-- Legal normative documents are numbered by the law on legal normative documents, in their
-  own series (one book per agency per year).
-- Điều 15 khoản 2: "Văn bản mật được cấp hệ thống số riêng" — every confidentiality class has
-  its own series, here one book per class (mật, tối mật, tuyệt mật).
-- Điều 22: the arrival number (số đến) runs continuously through the year in the order of
-  arrival, shared by paper and electronic documents; confidential documents are registered
-  separately, as the law on state secrets requires.
+- Điều 15 khoản 1: "Số và thời gian ban hành văn bản được lấy theo thứ tự và trình tự thời gian
+  ban hành văn bản của cơ quan, tổ chức trong năm (bắt đầu liên tiếp từ số 01 vào ngày 01 tháng
+  01 và kết thúc vào ngày 31 tháng 12 hàng năm). Số và ký hiệu văn bản của cơ quan, tổ chức là
+  duy nhất trong một năm, thống nhất giữa văn bản giấy và văn bản điện tử."
+- Điều 15 khoản 1 điểm a: "Mỗi loại văn bản quy phạm pháp luật được cấp hệ thống số riêng" —
+  one legal-normative book per document type (Nghị quyết, Quyết định).
+- Điều 15 khoản 2: "Văn bản mật được cấp hệ thống số riêng" — here one book per
+  confidentiality class (mật, tối mật, tuyệt mật); Điều 16 khoản 3 and Điều 22 khoản 4: secret
+  documents are registered as the law on state secrets requires.
+- Điều 22 khoản 2: "Số đến của văn bản được lấy liên tiếp theo thứ tự và trình tự thời gian
+  tiếp nhận văn bản trong năm, thống nhất giữa văn bản giấy và văn bản điện tử."
 
 The calendar year of a document is its date in Vietnam (Asia/Ho_Chi_Minh): a document signed
 at 23:30 on 31 December in Hà Nội belongs to that year even though it is already 1 January in
@@ -110,13 +111,16 @@ def vietnam_year(moment: date | datetime) -> int:
     return require_date("on", moment).year
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class RegisterBookKey:
-    """Which book: agency, calendar year, series. ``str()`` gives a stable text key."""
+    """Which book: agency, calendar year, series and — for legal normative documents only —
+    the document type key (each type has its own series). ``str()`` gives a stable text key.
+    """
 
     agency_code: str
     year: int
     series: BookSeries
+    document_type_key: str | None = None
 
     def __post_init__(self) -> None:
         check_agency_code("agency_code", self.agency_code)
@@ -126,9 +130,22 @@ class RegisterBookKey:
             raise InvalidField("year", f"{self.year} is outside the supported years 2000–9999")
         if not isinstance(self.series, BookSeries):
             raise InvalidField("series", f"expected BookSeries, got {self.series!r}")
+        per_type = self.series is BookSeries.OUTGOING_LEGAL_NORMATIVE
+        if per_type and not self.document_type_key:
+            raise InvalidField(
+                "document_type_key",
+                "each type of legal normative document has its own series (NĐ 30/2020 Điều 15 "
+                "khoản 1 điểm a); the type is missing",
+            )
+        if not per_type and self.document_type_key is not None:
+            raise InvalidField(
+                "document_type_key",
+                f"only legal normative books are per type, not {self.series.value}",
+            )
 
     def __str__(self) -> str:
-        return f"{self.agency_code}/{self.year}/{self.series.value}"
+        key = f"{self.agency_code}/{self.year}/{self.series.value}"
+        return f"{key}/{self.document_type_key}" if self.document_type_key else key
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,13 +178,14 @@ class NumberingRule:
                 "a legal normative document is published, so it cannot be classified "
                 f"{confidentiality.value!r}",
             )
+        year = vietnam_year(issued_at)
         if confidentiality.is_state_secret:
-            series = _CONFIDENTIAL_SERIES[confidentiality]
-        elif legal_normative:
-            series = BookSeries.OUTGOING_LEGAL_NORMATIVE
-        else:
-            series = BookSeries.OUTGOING
-        return RegisterBookKey(agency_code, vietnam_year(issued_at), series)
+            return RegisterBookKey(agency_code, year, _CONFIDENTIAL_SERIES[confidentiality])
+        if legal_normative:
+            return RegisterBookKey(
+                agency_code, year, BookSeries.OUTGOING_LEGAL_NORMATIVE, document_type.key
+            )
+        return RegisterBookKey(agency_code, year, BookSeries.OUTGOING)
 
     def book_for_incoming(
         self,
@@ -199,7 +217,8 @@ class NumberingRule:
         """Refuse an allocated number that is not exactly ``last_allocated + 1``.
 
         A gap (a number skipped) or a reuse (a number given twice) both break NĐ 30/2020
-        Điều 15 khoản 1, so both raise :class:`NumberOutOfSequence`.
+        Điều 15 khoản 1 ("bắt đầu liên tiếp từ số 01", "duy nhất trong một năm"), so both raise
+        :class:`NumberOutOfSequence`.
         """
         expected = self.next_number(last_allocated)
         if isinstance(allocated, bool) or not isinstance(allocated, int):

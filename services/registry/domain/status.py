@@ -5,7 +5,12 @@ xử lý, đang xử lý, đã hoàn thành, từ chối nhận (trả lại), t
 history of sending and receiving. Điều 9 khoản 1: before accepting, the receiver checks the
 document and, if it does not meet the requirements, answers so that the sender knows (từ chối,
 status 02). Điều 9 khoản 2: on a recall notice the receiver cancels the document and tells the
-sender (thu hồi, then xóa).
+sender (thu hồi, then xóa). NĐ 30/2020/NĐ-CP says the same: Điều 21 khoản 2 điểm b — an
+e-document that fails the authenticity/integrity check "hoặc gửi sai nơi nhận thì cơ quan, tổ
+chức nhận văn bản phải trả lại cho cơ quan, tổ chức gửi văn bản trên Hệ thống"; Điều 18 khoản
+4 điểm b — on a recall notice "bên nhận hủy bỏ văn bản điện tử bị thu hồi trên Hệ thống, đồng
+thời thông báo qua Hệ thống để bên gửi biết"; Điều 4 khoản 2 điểm d — "Văn bản phải được theo
+dõi, cập nhật trạng thái gửi, nhận, xử lý".
 
 The edXML status codes (QCVN 102:2016 ``Status/StatusCode``) the exchange axis carries:
 01 đã đến, 02 từ chối tiếp nhận, 03 đã tiếp nhận, 04 phân công, 05 đang xử lý, 06 đã xử lý
@@ -29,9 +34,9 @@ xóa                (final)
 
 Why: a document is returned (trả lại) only before it is handed to a processing unit — after
 that, the unit answers on the substance; the sender may recall at any time until deletion
-(Điều 8 khoản 2), and only a returned or recalled document may be deleted, so nothing that is
-being worked on disappears. Re-assignment inside "phân công" is an assignment change, not a
-status change.
+(QĐ 28/2018 Điều 8 khoản 2), and only a returned or recalled document may be deleted, so
+nothing that is being worked on disappears. Re-assignment inside "phân công" is an
+assignment change, not a status change.
 """
 
 from __future__ import annotations

@@ -36,6 +36,12 @@ def test_administrative_documents_share_one_book_per_year() -> None:
 def test_legal_normative_documents_have_their_own_book() -> None:
     book = RULE.book_for_outgoing(PROVINCE, QD, date(2026, 3, 1), legal_normative=True)
     assert book.series is BookSeries.OUTGOING_LEGAL_NORMATIVE
+    assert str(book) == "000.00.00.H56/2026/outgoing-legal-normative/quyet_dinh"
+    # "Mỗi loại văn bản quy phạm pháp luật được cấp hệ thống số riêng" (Điều 15.1.a).
+    resolution = RULE.book_for_outgoing(
+        PROVINCE, TYPES.by_key("nghi_quyet"), date(2026, 3, 1), legal_normative=True
+    )
+    assert resolution != book and resolution.document_type_key == "nghi_quyet"
     with pytest.raises(InvalidField) as info:
         RULE.book_for_outgoing(PROVINCE, CONG_VAN, date(2026, 3, 1), legal_normative=True)
     assert info.value.field == "legal_normative"
@@ -129,6 +135,8 @@ def test_date_must_be_in_the_book_year() -> None:
         ({"year": 1999}, "year"),
         ({"year": "2026"}, "year"),
         ({"series": "outgoing"}, "series"),
+        ({"series": BookSeries.OUTGOING_LEGAL_NORMATIVE}, "document_type_key"),
+        ({"document_type_key": "quyet_dinh"}, "document_type_key"),
     ],
 )
 def test_bad_book_keys(kwargs: dict, field: str) -> None:
