@@ -346,9 +346,26 @@ def manifest_for(attachments: tuple[Attachment, ...]) -> tuple[ManifestReference
     )
 
 
+_DOCUMENT_EXTRA_PARENTS = frozenset(
+    {"edXML", "edXMLEnvelope", "edXMLHeader", "edXMLBody", "edXMLManifest", "AttachmentEncoded"}
+)
+_STATUS_EXTRA_PARENTS = frozenset({"edXML", "edXMLEnvelope", "edXMLHeader"})
+
+
+def _check_extra_parents(extras: tuple[RawElement, ...], allowed: frozenset[str]) -> None:
+    # An extra whose parent the builder never writes would be lost without a word.
+    for extra in extras:
+        if extra.parent not in allowed:
+            raise InvalidField(
+                f"extras[{extra.name}].parent",
+                f"{extra.parent!r} is not one of {', '.join(sorted(allowed))}",
+            )
+
+
 def _build_document(package: DocumentPackage, include_signature: bool) -> bytes:
     w = _Writer()
     extras = package.extras
+    _check_extra_parents(extras, _DOCUMENT_EXTRA_PARENTS)
     w.lines.append(f'<edXML xmlns="{EDXML_NAMESPACE}">')
     w.lines.append(f'{_INDENT}<edXML:edXMLEnvelope xmlns:edXML="{EDXML_NAMESPACE}">')
     w.open(2, "edXMLHeader")
@@ -386,6 +403,7 @@ def _build_document(package: DocumentPackage, include_signature: bool) -> bytes:
 def _build_status(package: StatusPackage, include_signature: bool) -> bytes:
     w = _Writer()
     extras = package.extras
+    _check_extra_parents(extras, _STATUS_EXTRA_PARENTS)
     w.lines.append(f'<edXML xmlns="{EDXML_NAMESPACE}">')
     w.lines.append(f'{_INDENT}<edXML:edXMLEnvelope xmlns:edXML="{EDXML_NAMESPACE}">')
     w.open(2, "edXMLHeader")

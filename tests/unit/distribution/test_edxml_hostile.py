@@ -137,7 +137,20 @@ def test_deep_nesting_is_refused() -> None:
         parse(deep)
 
 
-_SEEDS = [sample("status.edxml"), sample("edoc.edxml"), sample("edoc_new.edxml")[:6000]]
+def _small_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("văn bản.txt", "Quyết định số 01/QĐ-UBND".encode() * 20)
+    return buffer.getvalue()
+
+
+# Whole packages, kept small so that many mutations run in a few seconds: the recall with a
+# small zip attachment (so the zip guard is fuzzed too), the recovered sample, a status.
+_SEEDS = [
+    _package_with_attachment(_small_zip()),
+    sample("edoc.edxml"),
+    sample("status.edxml"),
+]
 
 
 @st.composite
@@ -159,7 +172,7 @@ def mutated_samples(draw) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_samples())
 def test_fuzzed_samples_give_a_model_or_an_edxml_error(data: bytes) -> None:
     try:

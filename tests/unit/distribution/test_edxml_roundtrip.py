@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from services.distribution.edxml.build import build, manifest_for
 from services.distribution.edxml.codes import BussinessDocType, Priority, StatusCode
+from services.distribution.edxml.errors import InvalidField
 from services.distribution.edxml.jsonform import package_from_json, package_to_json
 from services.distribution.edxml.model import (
     EDXML_NAMESPACE,
@@ -269,3 +270,15 @@ def test_timestamps_are_written_in_vietnam_time() -> None:
     assert b"<edXML:Timestamp>2026/11/22 08:30:00</edXML:Timestamp>" in build(status)
     parsed = parse(build(status)).package.timestamp
     assert parsed == moment and parsed.utcoffset() == timedelta(hours=7)
+
+
+def test_an_extra_the_builder_cannot_place_is_refused_not_dropped() -> None:
+    stray = RawElement("Nowhere", "X", "<X/>")
+    with pytest.raises(InvalidField, match="Nowhere"):
+        build(StatusPackage(status_code=StatusCode.ARRIVED, extras=(stray,)))
+
+
+def test_text_xml_cannot_carry_is_refused() -> None:
+    package = StatusPackage(status_code=StatusCode.ARRIVED, description="bell \x07")
+    with pytest.raises(InvalidField, match="Description"):
+        build(package)
