@@ -1,19 +1,22 @@
 """Errors of the registry domain.
 
-Every error is a specific class whose message names the field (or the object) and the reason.
-``grpc_status`` is the name of the gRPC status code the entrypoints map the error to; it is a
-plain string so that the domain does not import grpc.
+Every error is a specific class whose message names the field and the reason. They derive
+from the chassis's :class:`ServiceError` (pure Python), so the gRPC interceptor maps ``status``
+to the wire status and shows ``field`` and ``reason``; they are also ``ValueError`` subclasses,
+which is what they are to plain Python callers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from services.chassis.errors import ServiceError
 
-class RegistryDomainError(ValueError):
+
+class RegistryDomainError(ServiceError, ValueError):
     """Base class of every rule violation detected by the registry domain."""
 
-    grpc_status = "INVALID_ARGUMENT"
+    status = "INVALID_ARGUMENT"
 
 
 class InvalidField(RegistryDomainError):
@@ -23,10 +26,10 @@ class InvalidField(RegistryDomainError):
     ``reason`` a sentence saying what is wrong.
     """
 
+    field: str
+
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+        super().__init__(reason, field=field)
 
 
 class UnknownDocumentType(InvalidField):
@@ -51,29 +54,30 @@ class StateSecretNotAllowed(RegistryDomainError):
     định của pháp luật."
     """
 
-    grpc_status = "FAILED_PRECONDITION"
+    status = "FAILED_PRECONDITION"
 
     def __init__(self, field: str, level: str) -> None:
         super().__init__(
-            f"{field}: the document is classified {level!r} (state secret); state secrets "
-            "must not be registered for or sent through electronic exchange"
+            f"the document is classified {level!r} (state secret); state secrets must not be "
+            "registered for or sent through electronic exchange",
+            field=field,
         )
-        self.field = field
         self.level = level
 
 
 class IllegalTransition(RegistryDomainError):
     """A processing-status change that the state machine does not allow."""
 
-    grpc_status = "FAILED_PRECONDITION"
+    status = "FAILED_PRECONDITION"
 
     def __init__(self, current: str, target: str, allowed: Iterable[str], reason: str = "") -> None:
         allowed_list = sorted(allowed)
         allowed_text = ", ".join(allowed_list) if allowed_list else "none (final status)"
         detail = f" ({reason})" if reason else ""
         super().__init__(
-            f"status: cannot go from {current!r} to {target!r}{detail}; "
-            f"allowed from {current!r}: {allowed_text}"
+            f"cannot go from {current!r} to {target!r}{detail}; "
+            f"allowed from {current!r}: {allowed_text}",
+            field="status",
         )
         self.current = current
         self.target = target
@@ -83,12 +87,13 @@ class IllegalTransition(RegistryDomainError):
 class NumberOutOfSequence(RegistryDomainError):
     """An allocated document or arrival number that is not the next one of its book."""
 
-    grpc_status = "FAILED_PRECONDITION"
+    status = "FAILED_PRECONDITION"
 
     def __init__(self, book: str, expected: int, got: int) -> None:
         super().__init__(
-            f"number: register book {book} expects {expected} next, got {got} "
-            "(numbers are continuous and never reused, NĐ 30/2020 Điều 15 khoản 1)"
+            f"register book {book} expects {expected} next, got {got} "
+            "(numbers are continuous and never reused, NĐ 30/2020 Điều 15 khoản 1)",
+            field="number",
         )
         self.book = book
         self.expected = expected
@@ -98,15 +103,10 @@ class NumberOutOfSequence(RegistryDomainError):
 class CalendarNotCovered(RegistryDomainError):
     """A date outside the years for which the holiday calendar holds data."""
 
-    grpc_status = "FAILED_PRECONDITION"
+    status = "FAILED_PRECONDITION"
 
     def __init__(self, field: str, year: int, covered: Iterable[int]) -> None:
         years = sorted(covered)
-        super().__init__(
-            f"{field}: no public-holiday data for {year}; the calendar covers "
-            f"{years[0]}–{years[-1]}"
-            if years
-            else f"{field}: the calendar holds no years"
-        )
-        self.field = field
+        span = f"covers {years[0]}–{years[-1]}" if years else "holds no years"
+        super().__init__(f"no public-holiday data for {year}; the calendar {span}", field=field)
         self.year = year

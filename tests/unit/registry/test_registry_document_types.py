@@ -124,7 +124,7 @@ def test_state_secrets_are_refused_for_exchange(level: Confidentiality) -> None:
     with pytest.raises(StateSecretNotAllowed) as info:
         ensure_exchangeable(level)
     assert level.value in str(info.value)
-    assert info.value.grpc_status == "FAILED_PRECONDITION"
+    assert info.value.status == "FAILED_PRECONDITION"
 
 
 def test_ordinary_documents_may_be_exchanged() -> None:

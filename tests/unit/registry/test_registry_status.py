@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from services.chassis.errors import ServiceError
 from services.registry.domain.errors import IllegalTransition, InvalidField
 from services.registry.domain.status import (
     TRANSITIONS,
@@ -68,7 +69,9 @@ def test_every_illegal_transition_is_refused(current: S, target: S) -> None:
     error = info.value
     assert (error.current, error.target) == (current.value, target.value)
     assert set(error.allowed) == {s.value for s in TRANSITIONS[current]}
-    assert error.grpc_status == "FAILED_PRECONDITION"
+    assert error.status == "FAILED_PRECONDITION"
+    # A chassis ServiceError: the gRPC interceptor maps it with its field and reason.
+    assert isinstance(error, ServiceError) and error.field == "status"
     assert current.value in str(error) and target.value in str(error)
 
 
