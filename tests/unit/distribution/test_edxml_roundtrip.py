@@ -282,3 +282,33 @@ def test_text_xml_cannot_carry_is_refused() -> None:
     package = StatusPackage(status_code=StatusCode.ARRIVED, description="bell \x07")
     with pytest.raises(InvalidField, match="Description"):
         build(package)
+
+
+def test_update_and_replace_details_round_trip() -> None:
+    details = (
+        "<edXML:BussinessDocumentInfo><edXML:DocumentInfo>1</edXML:DocumentInfo>"
+        "<edXML:DocumentReceiver>0</edXML:DocumentReceiver><edXML:ReceiverList>"
+        "<edXML:Receiver><edXML:ReceiverType>1</edXML:ReceiverType>"
+        "<edXML:OrganId>000.01.01.H08</edXML:OrganId></edXML:Receiver></edXML:ReceiverList>"
+        "</edXML:BussinessDocumentInfo><edXML:ReplacementInfoList><edXML:ReplacementInfo>"
+        "<edXML:DocumentId>000.00.01.H01,2018/10/01,10/QĐ-UBND</edXML:DocumentId>"
+        "<edXML:OrganIdList><edXML:OrganId>000.01.01.H01</edXML:OrganId>"
+        "<edXML:OrganId>000.02.01.H01</edXML:OrganId></edXML:OrganIdList>"
+        "</edXML:ReplacementInfo></edXML:ReplacementInfoList>"
+    ).encode()
+    data = (
+        SAMPLE_FILES[0]
+        .parent.joinpath("edoc_revocation.edxml")
+        .read_bytes()
+        .replace(b"</edXML:Bussiness>", details + b"</edXML:Bussiness>")
+        .replace(b"<edXML:BussinessDocType>1<", b"<edXML:BussinessDocType>3<")
+    )
+    result = parse(data)
+    bussiness = result.package.trace_header_list.bussiness
+    assert bussiness.bussiness_doc_type is BussinessDocType.REPLACE
+    assert bussiness.bussiness_document_info.receivers[0].organ_id == "000.01.01.H08"
+    [replacement] = bussiness.replacement_info_list
+    assert replacement.document_id == "000.00.01.H01,2018/10/01,10/QĐ-UBND"
+    assert replacement.organ_ids == ("000.01.01.H01", "000.02.01.H01")
+    assert result.issues == ()
+    assert parse(build(result.package)).package == result.package
