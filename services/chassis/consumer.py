@@ -50,6 +50,7 @@ class EventConsumer:
         dead_letter_producer: KafkaProducer | None,
         max_attempts: int = 5,
         backoff_base: float = 0.2,
+        broadcast: bool = False,
     ) -> None:
         self.topic = topic
         self.group = group
@@ -59,15 +60,23 @@ class EventConsumer:
         self.dead_letters = dead_letter_producer
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
+        self.broadcast = broadcast
         self.processed = 0
         self.duplicates = 0
         self.dead_lettered = 0
+        # Set once partitions are assigned and their start positions resolved: from then on
+        # no new record can slip past this consumer.
+        self.ready = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
         consumer = self.consumer_factory(self.topic, group_id=self.group)
         try:
             while not stop.is_set():
                 batch = consumer.poll(timeout_ms=300)
+                if not self.ready.is_set() and consumer.assignment():
+                    for partition in consumer.assignment():
+                        consumer.position(partition)
+                    self.ready.set()
                 for partition, records in batch.items():
                     for record in records:
                         if stop.is_set():

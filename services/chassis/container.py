@@ -10,9 +10,11 @@ connections over them. SIGTERM stops accepting calls, lets in-flight ones finish
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from typing import Any
@@ -87,6 +89,12 @@ class ServiceContainer:
         self._start_consumers()
         if self.run_relay:
             self._start_relays()
+        # A process serving from a cache must not answer before its invalidation stream is live.
+        for consumer in self.consumers:
+            if consumer.broadcast and not consumer.ready.wait(timeout=30):
+                log.warning(
+                    "broadcast consumer not assigned after 30 s", extra={"topic": consumer.topic}
+                )
         for name in ["", *service_names]:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info(
@@ -106,14 +114,20 @@ class ServiceContainer:
         dlt = make_producer()
         for method_name, subscriptions in handlers.items():
             for sub in subscriptions:
+                group = sub.group or f"{self.name}.{method_name}"
+                factory = make_consumer
+                if sub.broadcast:
+                    group = f"{group}.{socket.gethostname()}.{os.getpid()}"
+                    factory = functools.partial(make_consumer, auto_offset_reset="latest")
                 consumer = EventConsumer(
                     topic=sub.topic,
-                    group=sub.group or f"{self.name}.{method_name}",
+                    group=group,
                     handler=getattr(self.instance, method_name),
-                    database=database,
-                    consumer_factory=make_consumer,
+                    database=None if sub.broadcast else database,
+                    consumer_factory=factory,
                     dead_letter_producer=dlt if sub.dead_letter else None,
                     max_attempts=max_attempts,
+                    broadcast=sub.broadcast,
                 )
                 self.consumers.append(consumer)
                 self._thread(consumer.run, f"consumer-{sub.topic}")

@@ -71,13 +71,17 @@ class EventSubscription:
     topic: str
     group: str | None  # default: "<service>.<method>"
     dead_letter: bool = True
+    # Every process gets every event (its own consumer group, from the latest offset, no
+    # inbox): for keeping per-process caches fresh, not for effects that must happen once.
+    broadcast: bool = False
 
 
 def event_handler(
-    topic: str, *, group: str | None = None, dead_letter: bool = True
+    topic: str, *, group: str | None = None, dead_letter: bool = True, broadcast: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
-        subs = [*getattr(fn, EVENT_MARK, ()), EventSubscription(topic, group, dead_letter)]
+        subscription = EventSubscription(topic, group, dead_letter and not broadcast, broadcast)
+        subs = [*getattr(fn, EVENT_MARK, ()), subscription]
         setattr(fn, EVENT_MARK, tuple(subs))
         return fn
 

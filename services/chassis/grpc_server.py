@@ -72,7 +72,6 @@ class ServiceInterceptor(grpc.ServerInterceptor):
             remaining = None  # grpcio reports "no deadline" as an enormous number
         if remaining is not None and remaining <= 0:
             context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed before the call")
-        context.set_trailing_metadata(((CORRELATION_HEADER, cid),))
         return logs.correlation_id.set(cid), deadline_remaining.set(remaining)
 
     def _wrap_unary(
@@ -139,14 +138,16 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                     field = getattr(exc, "field", None)
                     break
         if status_name is None:
+            context.set_trailing_metadata(((CORRELATION_HEADER, cid),))
             if _is_deadline_error(exc):
                 context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
             log.exception("unhandled error", extra={"method": method})
             context.abort(grpc.StatusCode.INTERNAL, f"internal error; quote correlation id {cid}")
+        # Errors carry the correlation id (to quote to support) and the offending field.
+        trailers = [(CORRELATION_HEADER, cid)]
         if field:
-            context.set_trailing_metadata(
-                ((CORRELATION_HEADER, cid), (ERROR_FIELD_HEADER, str(field)))
-            )
+            trailers.append((ERROR_FIELD_HEADER, str(field)))
+        context.set_trailing_metadata(tuple(trailers))
         context.abort(getattr(grpc.StatusCode, status_name), str(exc))
         return status_name  # pragma: no cover — abort raised
 

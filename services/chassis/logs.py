@@ -6,12 +6,11 @@ import contextvars
 import json
 import logging
 import sys
+import time
 import uuid
-from datetime import datetime
 from typing import Any
 
 from services.chassis import config
-from services.chassis.timeutil import VIETNAM, iso_ms
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
@@ -29,12 +28,22 @@ def new_correlation_id() -> str:
     return uuid.uuid4().hex
 
 
+_VN_OFFSET_S = 7 * 3600  # Vietnam keeps UTC+7 all year (no daylight saving time)
+
+
+def _vietnam_time(epoch: float) -> str:
+    """ISO 8601 with milliseconds and +07:00, without a tz database lookup per log line."""
+    whole = int(epoch)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole + _VN_OFFSET_S))
+    return f"{stamp}.{int((epoch - whole) * 1000):03d}+07:00"
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (+07:00), level, service, logger, msg, correlation id."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": iso_ms(datetime.fromtimestamp(record.created, VIETNAM)),
+            "time": _vietnam_time(record.created),
             "level": record.levelname,
             "service": _service_name,
             "logger": record.name,

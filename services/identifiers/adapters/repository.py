@@ -53,10 +53,10 @@ class AgencyRepository:
             query = query.with_for_update()
         return {row.code: _to_agency(row) for row in self.session.execute(query)}
 
-    def updated_at(self, code: str) -> Any:
-        return self.session.execute(
-            sa.select(agencies.c.updated_at).where(agencies.c.code == code)
-        ).scalar_one_or_none()
+    def get_with_time(self, code: str) -> tuple[Agency, Any] | None:
+        """The agency and when it last changed, in one query."""
+        row = self.session.execute(sa.select(agencies).where(agencies.c.code == code)).first()
+        return (_to_agency(row), row.updated_at) if row else None
 
     def save(self, agency: Agency) -> None:
         """Insert or overwrite ``agency`` (its ``version`` already set by the caller)."""

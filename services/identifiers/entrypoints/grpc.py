@@ -14,9 +14,11 @@ import grpc
 from lienthong.identifiers.v1 import identifiers_pb2 as pb
 
 from services.chassis.db import Database, UnitOfWork
-from services.chassis.entrypoints import Grpc
+from services.chassis.entrypoints import Grpc, event_handler
 from services.chassis.errors import InvalidArgument, NotFound
+from services.chassis.events import Event
 from services.identifiers.adapters import orm
+from services.identifiers.adapters.cache import Cache, TtlCache
 from services.identifiers.adapters.repository import AgencyRepository
 from services.identifiers.domain.codes import (
     AgencyCode,
@@ -67,18 +69,28 @@ class IdentifiersService:
     # Injected as a factory of units of work: ``with self.uow() as uow: ...``.
     uow: Callable[[], UnitOfWork] = Database(schema=orm.SCHEMA, metadata=orm.metadata)  # type: ignore[assignment]
     # Pure-domain errors that are plain ValueErrors: their status on the wire.
+    cache: TtlCache[pb.Agency] = Cache(ttl=60.0)  # type: ignore[assignment]
     error_statuses: ClassVar[dict[type[Exception], str]] = {CodeError: "INVALID_ARGUMENT"}
 
     # -- directory -------------------------------------------------------------------------
     @rpc
     def GetAgency(self, request: pb.GetAgencyRequest, context: grpc.ServicerContext) -> pb.Agency:
+        cached = self.cache.get(request.code)
+        if cached is not None:
+            return cached
         code = _code(request.code, "code")
         with self.uow() as uow:
-            repo = AgencyRepository(uow.session)
-            agency = repo.get(code)
-            if agency is None:
-                raise NotFound(f"{code} is not in the directory", field="code")
-            return agency_to_pb(agency, repo.updated_at(code))
+            found = AgencyRepository(uow.session).get_with_time(code)
+        if found is None:
+            raise NotFound(f"{code} is not in the directory", field="code")
+        message = agency_to_pb(*found)
+        self.cache.put(code, message)
+        return message
+
+    @event_handler(use_cases.AGENCY_TOPIC, broadcast=True)
+    def on_agency_changed(self, event: Event, uow: UnitOfWork | None) -> None:
+        """Another replica (or this one) changed an agency: forget what this process cached."""
+        self.cache.invalidate(event.subject)
 
     @rpc
     def SearchAgencies(
@@ -155,6 +167,7 @@ class IdentifiersService:
         with self.uow() as uow:
             merged = use_cases.merge_agency(uow, code, into, effective)
             uow.commit()
+        self.cache.invalidate(code)
         return agency_to_pb(merged)
 
     @rpc
@@ -170,6 +183,7 @@ class IdentifiersService:
         with self.uow() as uow:
             result = use_cases.import_agencies(uow, agencies)
             uow.commit()
+        self.cache.invalidate(*(a.code for a in agencies))
         return pb.ImportAgenciesResponse(
             created=result.created, updated=result.updated, unchanged=result.unchanged
         )

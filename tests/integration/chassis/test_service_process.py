@@ -136,3 +136,39 @@ def test_multi_process_mode_shares_one_port(identifiers_schema, tmp_path):
     assert process.returncode == 0 and elapsed < 10
     for pid in children:
         assert not Path(f"/proc/{pid}").exists()
+
+
+def test_every_process_sees_a_change_made_through_another(identifiers_schema, tmp_path):
+    """Per-process caches are invalidated by the agency events (broadcast subscription)."""
+    port = free_port()
+    process = _start(port, tmp_path / "log", LT_PROCESSES="2")
+    code = "000.00.03.C33"
+    try:
+        channel = _wait_serving(port, process)
+        stubs = [  # separate channels so both processes receive calls and fill their caches
+            identifiers_pb2_grpc.IdentifiersStub(
+                grpc.insecure_channel(
+                    f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]
+                )
+            )
+            for _ in range(8)
+        ]
+        stubs[0].UpsertAgency(
+            pb.UpsertAgencyRequest(agency=pb.Agency(code=code, name="Tên cũ")), timeout=10
+        )
+        for stub in stubs:
+            stub.GetAgency(pb.GetAgencyRequest(code=code), timeout=5)
+        stubs[0].UpsertAgency(
+            pb.UpsertAgencyRequest(agency=pb.Agency(code=code, name="Tên mới")), timeout=10
+        )
+        deadline = time.monotonic() + 20
+        names: set[str] = set()
+        while time.monotonic() < deadline:
+            names = {s.GetAgency(pb.GetAgencyRequest(code=code), timeout=5).name for s in stubs}
+            if names == {"Tên mới"}:
+                break
+            time.sleep(0.2)
+        assert names == {"Tên mới"}
+        channel.close()
+    finally:
+        _terminate(process)

@@ -16,6 +16,7 @@ from services.chassis.entrypoints import Grpc, grpc_methods
 from services.chassis.events import Event, MalformedEvent
 from services.chassis.grpc_server import ERROR_FIELD_HEADER, build_server, method_handlers
 from services.chassis.testing import Aborted, FakeContext, worker_factory
+from services.identifiers.adapters.cache import TtlCache
 from services.identifiers.entrypoints.grpc import IdentifiersService
 
 REPO = Path(__file__).resolve().parents[3]
@@ -53,7 +54,7 @@ def test_every_rpc_of_the_contract_is_implemented() -> None:
 @pytest.fixture
 def pure_server():
     """The identifiers service on a real local gRPC server, with no database behind it."""
-    service = worker_factory(IdentifiersService)
+    service = worker_factory(IdentifiersService, cache=TtlCache())
     server, health_servicer, port = build_server(
         handlers=method_handlers(service, grpc_methods(IdentifiersService)),
         service_names=["lienthong.identifiers.v1.Identifiers"],
