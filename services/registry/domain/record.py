@@ -28,7 +28,8 @@ q) thông tin khác                     ``extra``
 From NĐ 30/2020 Phụ lục VI / QĐ 36/2013 Điều 11 khoản 4: ``arrival_number`` (số đến),
 ``confidentiality`` (độ mật), ``language`` (ngôn ngữ), ``page_count`` (số trang / số tờ),
 ``number_of_copies`` (số lượng bản phát hành), ``dossier_code`` (mã hồ sơ),
-``distribution_instructions`` (ý kiến phân phối), ``note`` (ghi chú).
+``distribution_instructions`` (ý kiến phân phối), ``note`` (ghi chú). ``corrects`` links an
+amendment, replacement or erratum to the document it changes (NĐ 30/2020 Điều 18 khoản 3).
 
 Lengths: where the project has no official length to quote, it uses the ones below and
 documents them in ``docs/registry-domain.md`` — the DB schema uses the same constants.
@@ -40,8 +41,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from enum import Enum
 from types import MappingProxyType
 
+from services.chassis.text import fold
 from services.registry.domain.classification import (
     Confidentiality,
     Signer,
@@ -123,6 +126,47 @@ class Party:
             check_agency_code("party.agency_code", self.agency_code)
 
 
+class CorrectionKind(Enum):
+    """How a document changes one already issued (NĐ 30/2020 Điều 18 khoản 3).
+
+    "Văn bản đã phát hành nhưng có sai sót về nội dung phải được sửa đổi, thay thế bằng văn bản
+    có hình thức tương đương. Văn bản đã phát hành nhưng có sai sót về thể thức, kỹ thuật trình
+    bày, thủ tục ban hành phải được đính chính bằng công văn của cơ quan, tổ chức ban hành văn
+    bản." Never an edit in place: the correction is a new document pointing at the old one.
+    """
+
+    AMENDMENT = "amendment"  # sửa đổi, bổ sung
+    REPLACEMENT = "replacement"  # thay thế
+    ERRATUM = "erratum"  # đính chính (by công văn)
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """The earlier document this one amends, replaces or corrects."""
+
+    kind: CorrectionKind
+    number_and_symbol: str
+    agency_code: str
+    document_id: str | None = None
+    original_type_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, CorrectionKind):
+            raise InvalidField("corrects.kind", f"expected CorrectionKind, got {self.kind!r}")
+        text = require_text(
+            "corrects.number_and_symbol", self.number_and_symbol, NUMBER_AND_SYMBOL_MAX_LENGTH
+        )
+        if "/" not in text:
+            raise InvalidField("corrects.number_and_symbol", f"{text!r} must be 'số/ký hiệu'")
+        object.__setattr__(self, "number_and_symbol", text)
+        check_agency_code("corrects.agency_code", self.agency_code)
+        object.__setattr__(
+            self,
+            "document_id",
+            optional_text("corrects.document_id", self.document_id, DOCUMENT_ID_MAX),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentRecord:
     """One document in an agency's register. Immutable: a change is a new record value.
@@ -161,6 +205,7 @@ class DocumentRecord:
     dossier_code: str | None = None
     note: str | None = None
     history: tuple[HistoryEntry, ...] = ()
+    corrects: Correction | None = None
     extra: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
@@ -245,6 +290,7 @@ class DocumentRecord:
         )
         self._set("note", optional_text("note", self.note, NOTE_MAX))
         self._check_history()
+        self._check_correction()
         self._check_extra()
 
     def _check_tuple(self, name: str, item_type: type, max_items: int) -> None:
@@ -270,6 +316,38 @@ class DocumentRecord:
                 "processing-status history belongs to received documents; outgoing documents "
                 "track their receivers' statuses separately",
             )
+
+    def _check_correction(self) -> None:
+        if self.corrects is None:
+            return
+        if not isinstance(self.corrects, Correction):
+            raise InvalidField(
+                "corrects", f"expected Correction, got {type(self.corrects).__name__}"
+            )
+        if self.corrects.kind is CorrectionKind.ERRATUM and self.document_type.key != "cong_van":
+            raise InvalidField(
+                "corrects.kind",
+                "an erratum (đính chính) is issued as a công văn (NĐ 30/2020 Điều 18 khoản 3), "
+                f"not as a {self.document_type.name}",
+            )
+        original = self.corrects.original_type_key
+        if (
+            self.corrects.kind is not CorrectionKind.ERRATUM
+            and original is not None
+            and original != self.document_type.key
+        ):
+            raise InvalidField(
+                "corrects.original_type_key",
+                f"an amendment or replacement has the same form as the original ({original}), "
+                f"not {self.document_type.key} (NĐ 30/2020 Điều 18 khoản 3)",
+            )
+        if (
+            self.direction is Direction.OUTGOING
+            and self.corrects.agency_code == self.agency_code
+            and self.number_and_symbol is not None
+            and fold(self.corrects.number_and_symbol) == fold(self.number_and_symbol)
+        ):
+            raise InvalidField("corrects", "a document cannot correct itself")
 
     def _check_extra(self) -> None:
         if not isinstance(self.extra, Mapping):
@@ -350,9 +428,52 @@ class DocumentRecord:
             return False
         return self.status not in _FINISHED
 
+    @property
+    def uniqueness_key(self) -> tuple[str, int, str] | None:
+        """What must be unique (NĐ 30/2020 Điều 15 khoản 1: "duy nhất trong một năm").
+
+        Outgoing: (issuing agency, year, số/ký hiệu) — a duplicate is refused. Incoming:
+        (sender's code or folded name, year of the document date, số/ký hiệu) within the
+        receiving agency — a duplicate is the same document arriving again (for example on
+        paper after the electronic copy) and is reported, not registered twice. ``None`` when
+        the record lacks the parts (an incoming document without number or date).
+        """
+        if self.number_and_symbol is None or self.document_date is None:
+            return None
+        symbol = self.number_and_symbol.replace(" ", "")
+        if self.direction is Direction.OUTGOING:
+            return (self.agency_code, self.document_date.year, symbol)
+        assert self.sender is not None  # guaranteed by _check_incoming
+        issuer = self.sender.agency_code or fold(self.sender.name)
+        return (issuer, self.document_date.year, symbol)
+
+    def timeliness(self, today: date) -> Timeliness:
+        """For the statistics: on time, late, overdue, pending or without a deadline."""
+        if self.due_date is None:
+            return Timeliness.NO_DEADLINE
+        completed = next(
+            (e for e in reversed(self.history) if e.to_status is ProcessingStatus.COMPLETED),
+            None,
+        )
+        if completed is not None and self.status is ProcessingStatus.COMPLETED:
+            finished_on = completed.at.astimezone(VIETNAM).date()
+            return Timeliness.ON_TIME if finished_on <= self.due_date else Timeliness.LATE
+        if self.status in _FINISHED:
+            return Timeliness.WITHDRAWN
+        return Timeliness.OVERDUE if today > self.due_date else Timeliness.PENDING
+
     def with_history_entry(self, entry: HistoryEntry) -> DocumentRecord:
         """A copy with ``entry`` appended (the entry comes from ``status.transition``)."""
         return replace(self, history=(*self.history, entry))
+
+
+class Timeliness(Enum):
+    ON_TIME = "on_time"  # hoàn thành đúng hạn
+    LATE = "late"  # hoàn thành quá hạn
+    OVERDUE = "overdue"  # chưa hoàn thành, đã quá hạn
+    PENDING = "pending"  # chưa hoàn thành, còn hạn
+    WITHDRAWN = "withdrawn"  # returned, recalled or deleted: not counted
+    NO_DEADLINE = "no_deadline"
 
 
 _FINISHED = frozenset(
