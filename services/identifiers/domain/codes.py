@@ -1,11 +1,17 @@
 """Agency codes (mã định danh), document ids and dossier codes.
 
 Rules:
-- Agency code, QCVN 102:2016/BTTTT: 13 characters in four dot-separated groups ``A.B.C.D``.
+- Agency code. QĐ 28/2018/QĐ-TTg, Điều 10 khoản 2 điểm a: "Cấu trúc mã định danh cơ quan, tổ
+  chức có 13 ký tự, chia thành bốn nhóm mã, các nhóm mã phân tách bởi dấu chấm … Mã cấp 1: mã
+  của đơn vị cấp 1 (bộ, cơ quan ngang bộ, cơ quan thuộc Chính phủ, Ủy ban nhân dân các tỉnh,
+  thành phố trực thuộc trung ương,...); Mã cấp 2, cấp 3, cấp 4: mã của các cơ quan, đơn vị
+  thuộc, trực thuộc đơn vị cấp 1, đơn vị cấp 2, đơn vị cấp 3 tương ứng". Written ``A.B.C.D``
+  (QCVN 102:2016/BTTTT):
   ``D`` identifies the level-1 unit (a capital letter and two digits, e.g. ``H56`` a province,
   ``G22`` a ministry-level body); ``C`` the level-2 unit (2 digits), ``B`` level 3 (2 digits),
   ``A`` level 4 (3 digits). Zeros in a group mean "not at that level".
-- Document id (QĐ 28/2018/QĐ-TTg, Điều 10; edXML ``DocumentId``):
+- Document id (QĐ 28/2018/QĐ-TTg, Điều 10 khoản 2 điểm b: "Mã định danh của cơ quan, tổ chức …;
+  Năm ban hành văn bản, số thứ tự văn bản được ban hành trong năm"; edXML ``DocumentId``):
   ``{OrganId},{yyyy/MM/dd},{Số}/{Ký hiệu}``, e.g. ``000.00.00.G22,2015/09/30,7816/VPCP-TTĐT``.
 - Dossier code (NĐ 30/2020/NĐ-CP Phụ lục V; QĐ 12/2020 Hà Nội, Điều 21):
   ``{OrganId}.{năm hình thành hồ sơ}.{số và ký hiệu hồ sơ}``.
