@@ -232,6 +232,10 @@ UNITS: dict[str, list[tuple[str, str]]] = {
         ("Trường Phổ thông Dân tộc nội trú tỉnh", "school"),
         ("Trường THPT {district}", "school"),
         ("Trung tâm Giáo dục thường xuyên tỉnh", "public_unit"),
+        (
+            "Trung tâm Giáo dục nghề nghiệp - Giáo dục thường xuyên khu vực {district}",
+            "public_unit",
+        ),
     ],
     "10": [
         ("Bảo tàng tỉnh", "public_unit"),
