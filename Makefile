@@ -70,6 +70,9 @@ lint: $(VENV)/.installed  ## ruff
 format: $(VENV)/.installed
 	@$(BIN)/ruff format services gateway tests bench
 
+demo-data: $(VENV)/.installed  ## regenerate the demo province and check it is unchanged
+	@$(BIN)/python services/identifiers/data/generate_demo_province.py --check
+
 clean:  ## remove generated stubs and caches (keeps var/ and .venv)
 	@find protos -name '*_pb2*.py*' -delete
 	@find . -name __pycache__ -type d -prune -exec rm -rf {} +

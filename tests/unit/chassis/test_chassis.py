@@ -14,7 +14,12 @@ from lienthong.identifiers.v1 import identifiers_pb2_grpc
 from services.chassis import config
 from services.chassis.entrypoints import Grpc, grpc_methods
 from services.chassis.events import Event, MalformedEvent
-from services.chassis.grpc_server import ERROR_FIELD_HEADER, build_server, method_handlers
+from services.chassis.grpc_server import (
+    ERROR_FIELD_HEADER,
+    ServiceInterceptor,
+    build_server,
+    method_handlers,
+)
 from services.chassis.testing import Aborted, FakeContext, worker_factory
 from services.identifiers.adapters.cache import TtlCache
 from services.identifiers.entrypoints.grpc import IdentifiersService
@@ -104,11 +109,27 @@ def test_unexpected_errors_are_internal_without_a_traceback(pure_server) -> None
     assert "Traceback" not in err.value.details()
 
 
-def test_expired_deadline_is_refused(pure_server) -> None:
-    stub, _ = pure_server
-    with pytest.raises(grpc.RpcError) as err:
-        stub.ParseDossierCode(pb.ParseDossierCodeRequest(text="x"), timeout=0.000001)
-    assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+def test_expired_deadline_is_refused_before_the_handler_runs() -> None:
+    ran: list[bool] = []
+    interceptor = ServiceInterceptor()
+    wrapped = interceptor._wrap_unary(lambda request, context: ran.append(True), "/x/Y", "cid")
+    with pytest.raises(Aborted) as err:
+        wrapped(object(), FakeContext(timeout=0.0))
+    assert err.value.code is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert ran == []
+
+
+def test_remaining_deadline_reaches_the_database_layer() -> None:
+    from services.chassis.db import deadline_remaining
+
+    seen: list[float | None] = []
+    interceptor = ServiceInterceptor()
+    wrapped = interceptor._wrap_unary(
+        lambda request, context: seen.append(deadline_remaining.get()), "/x/Y", "cid"
+    )
+    wrapped(object(), FakeContext(timeout=2.5))
+    wrapped(object(), FakeContext(timeout=None))
+    assert seen == [2.5, None]
 
 
 def test_health_and_reflection_are_served(pure_server) -> None:
