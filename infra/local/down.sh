@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Stops what infra/local/up.sh started for one profile; stopping what is not running is fine.
+#
+#   postgres  `pg_ctl stop -m fast` on $LT_VAR_DIR/pg/data;
+#   kafka     SIGTERM to the broker in $LT_VAR_DIR/kafka/kafka.pid (controlled shutdown),
+#             SIGKILL only if it is still alive after 60 s;
+#   hsm       nothing runs (SoftHSM2 is a library); listed for symmetry.
+#
+# --wipe additionally deletes the profile's state dir ($LT_VAR_DIR: databases, Kafka data,
+# tokens, logs), but only if it carries the marker file up.sh writes, so a mistyped
+# LT_VAR_DIR can never delete a stranger's directory.
+#
+# Usage: infra/local/down.sh <profile> [--wipe] [postgres|kafka|hsm ...]   (default: all)
+set -euo pipefail
+# shellcheck source=infra/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+    printf 'usage: %s <profile> [--wipe] [postgres|kafka|hsm ...]\n' "$LT_SCRIPT_NAME" >&2
+    exit 2
+}
+
+stop_postgres() {
+    local started pg_data="$LT_VAR_DIR/pg/data"
+    started=$(lt_now_ms)
+    if [[ -x "$LT_PG_BIN/pg_ctl" ]] \
+        && lt_as_postgres "$LT_PG_BIN/pg_ctl" status -D "$pg_data" >/dev/null 2>&1; then
+        if ! lt_as_postgres "$LT_PG_BIN/pg_ctl" stop -D "$pg_data" -m fast -w -t 60 \
+            >>"$LT_LOG_FILE" 2>&1; then
+            lt_die "postgres: pg_ctl stop -D $pg_data failed (see $LT_LOG_FILE)"
+        fi
+        lt_summary "postgres   stopped  ($(lt_elapsed "$started"))"
+    else
+        lt_summary "postgres   not running"
+    fi
+}
+
+stop_kafka() {
+    local started pid_file="$LT_VAR_DIR/kafka/kafka.pid" pid
+    started=$(lt_now_ms)
+    pid=$(cat "$pid_file" 2>/dev/null || true)
+    if [[ ! "$pid" =~ ^[0-9]+$ ]] || ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null \
+        | grep -qF "kafka.Kafka $LT_VAR_DIR/kafka/server.properties"; then
+        rm -f "$pid_file"
+        lt_summary "kafka      not running"
+        return 0
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    # Poll for exit; a controlled shutdown of a single node normally takes a few seconds.
+    local deadline=$((SECONDS + 60))
+    while kill -0 "$pid" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            lt_log "kafka: pid $pid ignored SIGTERM for 60 s; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+        sleep 0.1
+    done
+    rm -f "$pid_file"
+    lt_summary "kafka      stopped  ($(lt_elapsed "$started"))"
+}
+
+stop_hsm() {
+    lt_summary "hsm        nothing to stop (SoftHSM2 is a library; token kept unless --wipe)"
+}
+
+[[ $# -ge 1 ]] || usage
+profile=$1
+shift
+wipe=false
+components=()
+for argument in "$@"; do
+    case "$argument" in
+        --wipe) wipe=true ;;
+        postgres | kafka | hsm) components+=("$argument") ;;
+        *) lt_die "unknown argument '$argument' (expected --wipe, postgres, kafka or hsm)" ;;
+    esac
+done
+[[ ${#components[@]} -gt 0 ]] || components=(kafka postgres hsm)
+
+lt_load_profile "$profile"
+if [[ ! -d "$LT_VAR_DIR" ]]; then
+    lt_summary "nothing    $LT_VAR_DIR does not exist: nothing runs, nothing to wipe"
+    exit 0
+fi
+if $wipe && [[ ! -f "$LT_VAR_DIR/.lienthong-profile" ]]; then
+    lt_die "refusing to wipe $LT_VAR_DIR: it has no .lienthong-profile marker, so infra/local" \
+        "did not create it"
+fi
+mkdir -p "$LT_LOG_DIR"
+LT_LOG_FILE="$LT_LOG_DIR/down.log"
+lt_lock_profile
+for component in "${components[@]}"; do
+    "stop_$component"
+done
+
+if $wipe; then
+    # Anything still running from this state dir would keep writing into a deleted tree.
+    for component in postgres kafka; do
+        [[ " ${components[*]} " == *" $component "* ]] || "stop_$component" >/dev/null
+    done
+    LT_LOG_FILE=""
+    rm -rf "$LT_VAR_DIR"
+    lt_summary "wipe       deleted $LT_VAR_DIR"
+fi
