@@ -19,6 +19,7 @@ Rules this module enforces, learnt the hard way on SoftHSM 2.6 (see issue #4, "P
 from __future__ import annotations
 
 import enum
+import hashlib
 import logging
 import os
 import threading
@@ -336,8 +337,20 @@ class Hsm:
         return found[0] if found else None
 
     def private_key(self, key_id: bytes, session: pkcs11.Session | None = None):
-        """Return the private-key handle with ``key_id`` (raises :class:`KeyNotFound`)."""
-        session = session or self.session()
+        """Return the private-key handle with ``key_id`` (raises :class:`KeyNotFound`).
+
+        Handles found through this thread's own session are kept for the thread (a lookup
+        costs a C_FindObjects round trip per signature otherwise).
+        """
+        if session is None:
+            session = self.session()
+            handles = getattr(self._thread_sessions, "key_handles", None)
+            if handles is None:
+                handles = self._thread_sessions.key_handles = {}
+            key = handles.get(key_id)
+            if key is None:
+                key = handles[key_id] = self.private_key(key_id, session)
+            return key
         try:
             key = self._find(session, ObjectClass.PRIVATE_KEY, key_id)
         except pkcs11.PKCS11Error as exc:
@@ -370,13 +383,21 @@ class Hsm:
         """Sign ``data``: RSA PKCS#1 v1.5 with SHA-256, or ECDSA (raw, over SHA-256 digest)."""
         key = self.private_key(key_id)
         try:
-            if key.key_type == KeyType.EC:
-                import hashlib
+            return self._sign_with(key, data)
+        except pkcs11.PKCS11Error:
+            # The cached handle may be stale (key destroyed and re-created by another thread
+            # or process): look it up once more before reporting the failure.
+            getattr(self._thread_sessions, "key_handles", {}).pop(key_id, None)
+            try:
+                return self._sign_with(self.private_key(key_id), data)
+            except pkcs11.PKCS11Error as exc:
+                raise _translate(exc, f"sign with key {key_id.hex()}") from None
 
-                return key.sign(hashlib.sha256(data).digest(), mechanism=Mechanism.ECDSA)
-            return key.sign(data, mechanism=Mechanism.SHA256_RSA_PKCS)
-        except pkcs11.PKCS11Error as exc:
-            raise _translate(exc, f"sign with key {key_id.hex()}") from None
+    @staticmethod
+    def _sign_with(key, data: bytes) -> bytes:
+        if key.key_type == KeyType.EC:
+            return key.sign(hashlib.sha256(data).digest(), mechanism=Mechanism.ECDSA)
+        return key.sign(data, mechanism=Mechanism.SHA256_RSA_PKCS)
 
     def import_certificate(self, key_id: bytes, certificate_der: bytes, label: str) -> None:
         """Store the X.509 certificate issued for ``key_id`` next to the key (same CKA_ID)."""
@@ -445,6 +466,7 @@ class Hsm:
     def delete_key(self, key_id: bytes) -> int:
         """Destroy every object with ``key_id``; return how many were destroyed."""
         session = self.session()
+        getattr(self._thread_sessions, "key_handles", {}).pop(key_id, None)
         objects = list(session.get_objects({Attribute.ID: key_id}))
         for obj in objects:
             obj.destroy()

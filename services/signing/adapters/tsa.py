@@ -14,11 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import threading
+import os
 from collections.abc import Callable, Iterable
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from asn1crypto import cms, core, tsp, x509
+from asn1crypto import algos, cms, core, tsp, x509
 from pyhanko.sign import general
 from pyhanko.sign.general import simple_cms_attribute
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
@@ -54,26 +54,100 @@ class HsmTimestampAuthority(DummyTimeStamper):
         self.hsm = hsm
         self.key_id = key_id
         self.policy_oid = policy_oid
-        self._serial_lock = threading.Lock()
 
-    def _build_tst_info(self, message_imprint, dt_value, req):  # type: ignore[no-untyped-def]
-        info = super()._build_tst_info(message_imprint, dt_value, req)
-        info["policy"] = tsp.ObjectIdentifier(self.policy_oid)
-        info["accuracy"] = tsp.Accuracy({"seconds": 1})
-        return info
+    # -- fast path: the constant parts of every token are encoded once ----------------------
+    def _constant_parts(self) -> dict[str, bytes]:
+        parts = getattr(self, "_parts", None)
+        if parts is None:
+            certificates = [self.tsa_cert, *self.certs_to_embed]
+            parts = {
+                "tsa_name": x509.GeneralName(
+                    name="directory_name", value=self.tsa_cert.subject
+                ).dump(),
+                "signing_certificate_attribute": simple_cms_attribute(
+                    "signing_certificate", general.as_signing_certificate(self.tsa_cert)
+                ).dump(),
+                "sid": cms.IssuerAndSerialNumber(
+                    {
+                        "issuer": self.tsa_cert.issuer,
+                        "serial_number": self.tsa_cert.serial_number,
+                    }
+                ).dump(),
+                "sha256": algos.DigestAlgorithm({"algorithm": "sha256"}).dump(),
+                "rsa": algos.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15"}).dump(),
+                "certificates": b"".join(cert.dump() for cert in certificates),
+                "policy": core.ObjectIdentifier(self.policy_oid).dump(),
+            }
+            self._parts = parts
+        return parts
 
-    def _sign_tst_info(  # type: ignore[override]
-        self, tst_info_data: bytes, md_algorithm: str, dt_value: dt.datetime
-    ) -> tuple[bytes, cms.CMSAttributes]:
-        signed_attrs = self._signed_attributes(tst_info_data, md_algorithm, dt_value)
-        signature = self.hsm.sign(self.key_id, signed_attrs.dump())
-        return signature, signed_attrs
+    def request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        """Answer one request with a token signed in the HSM (RFC 3161 §2.4.2).
+
+        The TSTInfo and signed attributes are built with asn1crypto; the certificates, the
+        signer identifier and the algorithm identifiers are pre-encoded, and the SignedData
+        envelope is assembled as DER directly: re-serialising parsed certificates dominated
+        the cost of a timestamp (18 ms → a few ms).
+        """
+        parts = self._constant_parts()
+        now = dt.datetime.now(dt.UTC)
+        serial = int.from_bytes(os.urandom(16), "big") >> 1
+        tst_fields = [
+            _der(0x02, b"\x01"),  # version v1
+            parts["policy"],
+            req["message_imprint"].dump(),
+            core.Integer(serial).dump(),
+            core.GeneralizedTime(now).dump(),
+            tsp.Accuracy({"seconds": 1}).dump(),
+        ]
+        if req["nonce"].native is not None:
+            tst_fields.append(req["nonce"].dump())
+        tst_fields.append(_der(0xA0, parts["tsa_name"]))  # tsa [0] EXPLICIT GeneralName
+        tst_info = _der(0x30, b"".join(tst_fields))
+        attributes = cms.CMSAttributes(
+            [
+                simple_cms_attribute("content_type", "tst_info"),
+                simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(now)})),
+                cms.CMSAttribute.load(parts["signing_certificate_attribute"]),
+                simple_cms_attribute("message_digest", hashlib.sha256(tst_info).digest()),
+            ]
+        ).dump()
+        signature = self.hsm.sign(self.key_id, attributes)
+        signer_info = _der(
+            0x30,
+            _der(0x02, b"\x01")
+            + parts["sid"]
+            + parts["sha256"]
+            + b"\xa0" + attributes[1:]  # signedAttrs [0] IMPLICIT: same content, new tag
+            + parts["rsa"]
+            + _der(0x04, signature),
+        )
+        encapsulated = _der(
+            0x30,
+            core.ObjectIdentifier("1.2.840.113549.1.9.16.1.4").dump()  # id-ct-TSTInfo
+            + _der(0xA0, _der(0x04, tst_info)),
+        )
+        signed_data = _der(
+            0x30,
+            _der(0x02, b"\x03")
+            + _der(0x31, parts["sha256"])
+            + encapsulated
+            + _der(0xA0, parts["certificates"])  # certificates [0] IMPLICIT SET OF
+            + _der(0x31, signer_info),
+        )
+        token = _der(
+            0x30,
+            core.ObjectIdentifier("1.2.840.113549.1.7.2").dump() + _der(0xA0, signed_data),
+        )
+        granted = _der(0x30, _der(0x02, b"\x00"))  # PKIStatusInfo { status granted }
+        return tsp.TimeStampResp.load(_der(0x30, granted + token))
 
     def _signed_attributes(
         self, tst_info_data: bytes, md_algorithm: str, dt_value: dt.datetime
     ) -> cms.CMSAttributes:
+        """Signed attributes as pyHanko's reference implementation builds them."""
         digest = hashlib.new(md_algorithm, tst_info_data).digest()
-        attributes = cms.CMSAttributes(
+        return cms.CMSAttributes(
             [
                 simple_cms_attribute("content_type", "tst_info"),
                 simple_cms_attribute(
@@ -85,7 +159,6 @@ class HsmTimestampAuthority(DummyTimeStamper):
                 simple_cms_attribute("message_digest", digest),
             ]
         )
-        return attributes
 
     def respond_der(self, request_der: bytes) -> bytes:
         """DER in, DER out, with RFC 3161 ``rejection`` for requests that do not parse."""
@@ -109,6 +182,15 @@ class HsmTimestampAuthority(DummyTimeStamper):
 
 
 WsgiApp = Callable[[dict, Callable], list[bytes]]
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    """One DER TLV (definite length)."""
+    length = len(content)
+    if length < 0x80:
+        return bytes((tag, length)) + content
+    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes((tag, 0x80 | len(encoded))) + encoded + content
 
 
 def rfc3161_wsgi_app(authority: HsmTimestampAuthority) -> WsgiApp:
