@@ -1,0 +1,124 @@
+"""Attachment content, stored by SHA-256 behind an interface.
+
+:class:`LocalBlobStore` is a content-addressed directory (``$LT_VAR_DIR/blobs/ab/cd/<hash>``):
+a write goes to a temporary file in the same directory, is fsynced, then renamed atomically
+into place (and the directory fsynced), so a crash leaves either the whole blob or none; a read
+recomputes the hash and refuses content that does not match. An S3-compatible store can
+implement the same :class:`BlobStore` protocol later.
+
+Blobs are written *before* the record that points at them is committed: a failed transaction
+can leave an unreferenced blob (harmless, collectable), never a record pointing at nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from services.chassis import config
+from services.chassis.dependencies import DependencyProvider
+from services.chassis.errors import FailedPrecondition, InvalidArgument, NotFound
+
+MAX_BLOB_BYTES = 512 * 1024 * 1024
+
+
+class BlobCorrupted(FailedPrecondition):
+    """Stored content whose SHA-256 no longer matches its name."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRef:
+    sha256: str
+    size_bytes: int
+
+
+class BlobStore(Protocol):
+    def put(self, content: bytes) -> BlobRef: ...
+
+    def get(self, sha256: str) -> bytes: ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def size(self, sha256: str) -> int: ...
+
+
+def _check_hash(sha256: str, field: str = "sha256") -> str:
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise InvalidArgument("must be 64 lower-case hexadecimal characters", field=field)
+    return sha256
+
+
+class LocalBlobStore:
+    """Content-addressed files under ``root`` (two levels of fan-out by hash prefix)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path_of(self, sha256: str) -> Path:
+        _check_hash(sha256)
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, content: bytes) -> BlobRef:
+        if len(content) > MAX_BLOB_BYTES:
+            raise InvalidArgument(
+                f"is {len(content)} bytes, at most {MAX_BLOB_BYTES}", field="attachment.content"
+            )
+        digest = hashlib.sha256(content).hexdigest()
+        target = self.path_of(digest)
+        if target.exists() and target.stat().st_size == len(content):
+            return BlobRef(digest, len(content))  # same content already stored
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp_name, target)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+        # The rename is durable only once the directory entry is on disk.
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return BlobRef(digest, len(content))
+
+    def get(self, sha256: str) -> bytes:
+        path = self.path_of(sha256)
+        try:
+            content = path.read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"no blob {sha256} in the store", field="sha256") from None
+        actual = hashlib.sha256(content).hexdigest()
+        if actual != sha256:
+            raise BlobCorrupted(
+                f"blob {sha256} is corrupted on disk (its content hashes to {actual})",
+                field="sha256",
+            )
+        return content
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_of(sha256).is_file()
+
+    def size(self, sha256: str) -> int:
+        try:
+            return self.path_of(sha256).stat().st_size
+        except FileNotFoundError:
+            raise NotFound(f"no blob {sha256} in the store", field="sha256") from None
+
+
+class Blobs(DependencyProvider[BlobStore]):
+    """Injects the local blob store at ``$LT_VAR_DIR/blobs``."""
+
+    def setup(self, service_name: str) -> None:
+        self._store = LocalBlobStore(Path(config.get(config.VAR_DIR)) / "blobs")
+
+    def get_dependency(self) -> BlobStore:
+        return self._store

@@ -1,0 +1,273 @@
+"""Reading and writing registry records in PostgreSQL (one session = one unit of work)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from services.chassis.text import fold
+from services.registry.adapters.orm import attachments, book_counters, documents, history
+from services.registry.domain.record import Attachment
+from services.registry.domain.status import HistoryEntry, ProcessingStatus
+
+OPEN_STATUSES = (
+    ProcessingStatus.ARRIVED.value,
+    ProcessingStatus.ACCEPTED.value,
+    ProcessingStatus.ASSIGNED.value,
+    ProcessingStatus.IN_PROGRESS.value,
+)
+WITHDRAWN_STATUSES = (
+    ProcessingStatus.REJECTED.value,
+    ProcessingStatus.RECALLED.value,
+    ProcessingStatus.DELETED.value,
+)
+# The arrival date in Vietnam: what "received in the period" means.
+_ARRIVAL_DAY = sa.cast(sa.func.timezone("Asia/Ho_Chi_Minh", documents.c.received_at), sa.Date)
+_COMPLETED_DAY = sa.cast(sa.func.timezone("Asia/Ho_Chi_Minh", documents.c.completed_at), sa.Date)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFilter:
+    agency_code: str
+    direction: str | None = None
+    book: str | None = None
+    year: int | None = None
+    document_type: str | None = None
+    number_from: int | None = None
+    number_to: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    statuses: Sequence[str] = ()
+    urgencies: Sequence[int] = ()
+    overdue_on: date | None = None  # only documents overdue on that day
+    query: str = ""
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class DocumentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- documents ---------------------------------------------------------------------------
+
+    def insert(self, values: dict[str, Any]) -> None:
+        self.session.execute(documents.insert().values(**values))
+
+    def update(self, document_uuid: str, values: dict[str, Any]) -> None:
+        self.session.execute(
+            documents.update().where(documents.c.id == document_uuid).values(**values)
+        )
+
+    def get(self, document_uuid: str, *, for_update: bool = False) -> Any:
+        query = sa.select(documents).where(documents.c.id == document_uuid)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.execute(query).first()
+
+    def find_by_uniqueness(self, agency_code: str, direction: str, key: str) -> Any:
+        return self.session.execute(
+            sa.select(documents.c.id, documents.c.number, documents.c.number_and_symbol).where(
+                documents.c.agency_code == agency_code,
+                documents.c.direction == direction,
+                documents.c.uniqueness_key == key,
+            )
+        ).first()
+
+    def find_by_document_id(self, agency_code: str, direction: str, document_id: str) -> Any:
+        return self.session.execute(
+            sa.select(documents.c.id).where(
+                documents.c.agency_code == agency_code,
+                documents.c.direction == direction,
+                documents.c.document_id == document_id,
+            )
+        ).first()
+
+    # -- attachments and history -------------------------------------------------------------
+
+    def add_attachments(self, document_uuid: str, items: Sequence[Attachment]) -> None:
+        if not items:
+            return
+        self.session.execute(
+            attachments.insert(),
+            [
+                {
+                    "document_uuid": document_uuid,
+                    "position": position,
+                    "file_name": a.file_name,
+                    "media_type": a.media_type,
+                    "size_bytes": a.size_bytes,
+                    "sha256": a.sha256,
+                }
+                for position, a in enumerate(items)
+            ],
+        )
+
+    def attachments_of(self, document_uuids: Sequence[str]) -> dict[str, list[Any]]:
+        found: dict[str, list[Any]] = {u: [] for u in document_uuids}
+        if not document_uuids:
+            return found
+        rows = self.session.execute(
+            sa.select(attachments)
+            .where(attachments.c.document_uuid.in_(list(document_uuids)))
+            .order_by(attachments.c.document_uuid, attachments.c.position)
+        )
+        for row in rows:
+            found[str(row.document_uuid)].append(row)
+        return found
+
+    def append_history(self, document_uuid: str, entry: HistoryEntry) -> None:
+        self.session.execute(
+            history.insert().values(
+                document_uuid=document_uuid,
+                from_status=entry.from_status.value if entry.from_status else None,
+                to_status=entry.to_status.value,
+                actor=entry.actor,
+                at=entry.at,
+                note=entry.note,
+            )
+        )
+
+    def history_of(self, document_uuid: str) -> list[Any]:
+        return list(
+            self.session.execute(
+                sa.select(history)
+                .where(history.c.document_uuid == document_uuid)
+                .order_by(history.c.seq)
+            )
+        )
+
+    # -- numbering ---------------------------------------------------------------------------
+
+    def lock_counter(self, agency_code: str, book: str, year: int) -> int:
+        """Lock the book's counter row (creating it at 0 on first use); return its last number.
+
+        The row lock is held until the transaction ends, so concurrent allocators of the same
+        book — in this process or another replica — queue here, and a rollback releases the
+        lock without having moved the counter: no gap, no duplicate.
+        """
+        self.session.execute(
+            insert(book_counters)
+            .values(agency_code=agency_code, book=book, year=year, last_number=0)
+            .on_conflict_do_nothing(index_elements=["agency_code", "book", "year"])
+        )
+        return self.session.execute(
+            sa.select(book_counters.c.last_number)
+            .where(
+                book_counters.c.agency_code == agency_code,
+                book_counters.c.book == book,
+                book_counters.c.year == year,
+            )
+            .with_for_update()
+        ).scalar_one()
+
+    def set_counter(self, agency_code: str, book: str, year: int, last_number: int) -> None:
+        self.session.execute(
+            book_counters.update()
+            .where(
+                book_counters.c.agency_code == agency_code,
+                book_counters.c.book == book,
+                book_counters.c.year == year,
+            )
+            .values(last_number=last_number)
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def search(self, spec: DocumentFilter, *, before_seq: int | None, limit: int) -> list[Any]:
+        """Newest first, keyset-paginated on ``seq`` (stable under concurrent inserts)."""
+        d = documents.c
+        query = sa.select(documents).where(d.agency_code == spec.agency_code)
+        if spec.direction:
+            query = query.where(d.direction == spec.direction)
+        if spec.book:
+            query = query.where(d.book == spec.book)
+        if spec.year:
+            query = query.where(d.year == spec.year)
+        if spec.document_type:
+            query = query.where(d.document_type == spec.document_type)
+        if spec.number_from:
+            query = query.where(d.number >= spec.number_from)
+        if spec.number_to:
+            query = query.where(d.number <= spec.number_to)
+        day = sa.func.coalesce(_ARRIVAL_DAY, d.document_date)
+        if spec.date_from:
+            query = query.where(day >= spec.date_from)
+        if spec.date_to:
+            query = query.where(day <= spec.date_to)
+        if spec.statuses:
+            query = query.where(d.status.in_(list(spec.statuses)))
+        if spec.urgencies:
+            query = query.where(d.urgency.in_(list(spec.urgencies)))
+        if spec.overdue_on:
+            query = query.where(d.status.in_(OPEN_STATUSES), d.due_date < spec.overdue_on)
+        for word in fold(spec.query).split():
+            query = query.where(d.subject_folded.like(f"%{_escape_like(word)}%", escape="\\"))
+        if before_seq is not None:
+            query = query.where(d.seq < before_seq)
+        return list(self.session.execute(query.order_by(d.seq.desc()).limit(limit)))
+
+    def book_rows(self, agency_code: str, book: str, first: date, last: date) -> list[Any]:
+        """The rows of a register book for a period, in number order."""
+        d = documents.c
+        day = _ARRIVAL_DAY if book.startswith("incoming") else d.document_date
+        return list(
+            self.session.execute(
+                sa.select(documents)
+                .where(d.agency_code == agency_code, d.book == book, day >= first, day <= last)
+                .order_by(d.year, d.number)
+            )
+        )
+
+    def statistics(
+        self, agency_codes: Sequence[str], first: date, last: date, today: date
+    ) -> list[Any]:
+        d = documents.c
+        outgoing_in_period = sa.and_(
+            d.direction == "outgoing", d.status == "issued", d.document_date.between(first, last)
+        )
+        incoming_in_period = sa.and_(d.direction == "incoming", _ARRIVAL_DAY.between(first, last))
+        completed = sa.and_(incoming_in_period, d.status == ProcessingStatus.COMPLETED.value)
+        is_open = sa.and_(incoming_in_period, d.status.in_(OPEN_STATUSES))
+
+        def count(condition: Any) -> Any:
+            return sa.func.count().filter(condition)
+
+        query = (
+            sa.select(
+                d.agency_code,
+                count(outgoing_in_period).label("sent"),
+                count(incoming_in_period).label("received"),
+                count(
+                    sa.and_(completed, sa.or_(d.due_date.is_(None), d.due_date >= _COMPLETED_DAY))
+                ).label("completed_on_time"),
+                count(sa.and_(completed, d.due_date < _COMPLETED_DAY)).label("completed_late"),
+                count(sa.and_(is_open, d.due_date < today)).label("overdue"),
+                count(sa.and_(is_open, sa.or_(d.due_date.is_(None), d.due_date >= today))).label(
+                    "pending"
+                ),
+                count(sa.and_(incoming_in_period, d.status.in_(WITHDRAWN_STATUSES))).label(
+                    "withdrawn"
+                ),
+            )
+            .where(sa.or_(outgoing_in_period, incoming_in_period))
+            .group_by(d.agency_code)
+            .order_by(d.agency_code)
+        )
+        if agency_codes:
+            query = query.where(d.agency_code.in_(list(agency_codes)))
+        return list(self.session.execute(query))
+
+
+def is_unique_violation(exc: Exception, constraint: str) -> bool:
+    """Whether ``exc`` (an IntegrityError) broke the named unique constraint or index."""
+    diag = getattr(getattr(exc, "orig", None), "diag", None)
+    return getattr(diag, "constraint_name", None) == constraint

@@ -1,0 +1,278 @@
+"""The registry service over gRPC: one thin method per RPC, each a use case in one unit of work.
+
+Errors (docs/registry.md): malformed input → INVALID_ARGUMENT naming the field; unknown agency,
+illegal status change, state secret, wrong state → FAILED_PRECONDITION; duplicate number,
+symbol or document id → ALREADY_EXISTS; unknown record → NOT_FOUND.
+"""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+from collections.abc import Callable
+from datetime import date
+from typing import Any, ClassVar
+
+import grpc
+from lienthong.identifiers.v1 import identifiers_pb2_grpc
+from lienthong.registry.v1 import registry_pb2 as pb
+
+from services.chassis.clients import RpcClient
+from services.chassis.db import Database, UnitOfWork
+from services.chassis.entrypoints import Grpc
+from services.chassis.errors import InvalidArgument
+from services.chassis.timeutil import now
+from services.registry.adapters import orm
+from services.registry.adapters.blobs import Blobs, BlobStore
+from services.registry.adapters.repository import DocumentFilter, DocumentRepository
+from services.registry.domain.calendar import WorkingCalendar
+from services.registry.domain.register_books import VIETNAM
+from services.registry.service_layer import books, messages, use_cases
+from services.registry.service_layer.directory import GrpcAgencyDirectory
+
+rpc = Grpc.implementing(pb, "Registry")
+MAX_PAGE = 500
+ACTOR_DEFAULT = "system"
+
+
+def _actor(text: str) -> str:
+    return text or ACTOR_DEFAULT
+
+
+def parse_month(text: str, field: str = "month") -> tuple[date, date]:
+    """``2026-11`` → (2026-11-01, 2026-11-30)."""
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        first = date(year, month, 1)
+    except ValueError:
+        raise InvalidArgument(f"{text!r} must be a month yyyy-MM", field=field) from None
+    return first, first.replace(day=month_calendar.monthrange(year, month)[1])
+
+
+class RegistryService:
+    name = "registry"
+    uow: Callable[[], UnitOfWork] = Database(schema=orm.SCHEMA, metadata=orm.metadata)  # type: ignore[assignment]
+    blobs: BlobStore = Blobs()  # type: ignore[assignment]
+    identifiers: Any = RpcClient("identifiers", identifiers_pb2_grpc.IdentifiersStub)
+    error_statuses: ClassVar[dict[type[Exception], str]] = {}
+
+    def setup(self) -> None:
+        self.directory = GrpcAgencyDirectory(self.identifiers)
+        # Vietnam's public holidays 2025–2027 with the default office hours; per-agency hours
+        # are configuration to come (docs/registry.md).
+        self.calendar = WorkingCalendar.default()
+
+    def _document(self, document_uuid: str) -> pb.Document:
+        with self.uow() as uow:
+            return use_cases.load(uow, document_uuid)
+
+    # -- writing -----------------------------------------------------------------------------
+    @rpc
+    def RegisterOutgoing(
+        self, request: pb.RegisterOutgoingRequest, context: grpc.ServicerContext
+    ) -> pb.Document:
+        issue_date = messages.parse_date(request.issue_date, "issue_date")
+        attachments = use_cases.store_attachments(self.blobs, request.document.attachments)
+        with self.uow() as uow:
+            document_uuid = use_cases.register_outgoing(
+                uow,
+                self.directory,
+                request.document,
+                attachments,
+                actor=_actor(request.actor),
+                now=now(),
+                issue_date=issue_date,
+            )
+            uow.commit()
+        return self._document(document_uuid)
+
+    @rpc
+    def AssignNumber(
+        self, request: pb.AssignNumberRequest, context: grpc.ServicerContext
+    ) -> pb.Document:
+        issue_date = messages.parse_date(request.issue_date, "issue_date")
+        if issue_date is None:
+            raise InvalidArgument("is required (yyyy-MM-dd)", field="issue_date")
+        self._document(request.id)  # NOT_FOUND / bad id before any lock
+        with self.uow() as uow:
+            use_cases.assign_number(
+                uow, self.directory, request.id, issue_date, actor=_actor(request.actor), now=now()
+            )
+            uow.commit()
+        return self._document(request.id)
+
+    @rpc
+    def RegisterIncoming(
+        self, request: pb.RegisterIncomingRequest, context: grpc.ServicerContext
+    ) -> pb.Document:
+        attachments = use_cases.store_attachments(self.blobs, request.document.attachments)
+        with self.uow() as uow:
+            document_uuid = use_cases.register_incoming(
+                uow,
+                self.directory,
+                self.calendar,
+                request.document,
+                attachments,
+                due_in_working_days=request.due_in_working_days,
+                actor=_actor(request.actor),
+                now=now(),
+            )
+            uow.commit()
+        return self._document(document_uuid)
+
+    @rpc
+    def Transition(
+        self, request: pb.TransitionRequest, context: grpc.ServicerContext
+    ) -> pb.Document:
+        target = messages.processing_status_of(request.target, "target")
+        self._document(request.id)
+        with self.uow() as uow:
+            use_cases.change_status(
+                uow,
+                request.id,
+                target,
+                actor=_actor(request.actor),
+                note=request.note or None,
+                now=now(),
+                expected_version=request.expected_version,
+            )
+            uow.commit()
+        return self._document(request.id)
+
+    @rpc
+    def Assign(self, request: pb.AssignRequest, context: grpc.ServicerContext) -> pb.Document:
+        assignees = [
+            use_cases.AssigneeInput(
+                assignee_id=a.assignee_id,
+                role=messages.PB_TO_ROLE.get(a.role, ""),
+                due_date=messages.parse_date(a.due_date, f"assignees[{i}].due_date"),
+            )
+            for i, a in enumerate(request.assignees)
+        ]
+        self._document(request.id)
+        with self.uow() as uow:
+            use_cases.assign(
+                uow,
+                self.calendar,
+                request.id,
+                assignees,
+                due_in_working_days=request.due_in_working_days,
+                instructions=request.instructions or None,
+                actor=_actor(request.actor),
+                now=now(),
+            )
+            uow.commit()
+        return self._document(request.id)
+
+    # -- reading -----------------------------------------------------------------------------
+    @rpc
+    def Get(self, request: pb.GetRequest, context: grpc.ServicerContext) -> pb.Document:
+        return self._document(request.id)
+
+    @rpc
+    def List(self, request: pb.ListRequest, context: grpc.ServicerContext) -> pb.DocumentPage:
+        if not request.agency_code:
+            raise InvalidArgument("is required", field="agency_code")
+        size = request.page_size or 50
+        if not 1 <= size <= MAX_PAGE:
+            raise InvalidArgument(f"must be 1..{MAX_PAGE}", field="page_size")
+        before = None
+        if request.page_token:
+            if not request.page_token.isdigit():
+                raise InvalidArgument("is not a token this service gave", field="page_token")
+            before = int(request.page_token)
+        statuses = []
+        for index, value in enumerate(request.statuses):
+            name = messages.PB_TO_STATUS.get(value)
+            if name is None:
+                raise InvalidArgument(f"{value} is not a status", field=f"statuses[{index}]")
+            statuses.append(name)
+        direction = None
+        if request.direction:
+            direction = messages.direction_of(request.direction).value
+        spec = DocumentFilter(
+            agency_code=request.agency_code,
+            direction=direction,
+            book=request.book or None,
+            year=request.year or None,
+            document_type=request.document_type or None,
+            number_from=request.number_from or None,
+            number_to=request.number_to or None,
+            date_from=messages.parse_date(request.date_from, "date_from"),
+            date_to=messages.parse_date(request.date_to, "date_to"),
+            statuses=statuses,
+            urgencies=[
+                messages.urgency_of(u, f"urgencies[{i}]").value
+                for i, u in enumerate(request.urgencies)
+            ],
+            overdue_on=now().astimezone(VIETNAM).date() if request.overdue_only else None,
+            query=request.query,
+        )
+        with self.uow() as uow:
+            repo = DocumentRepository(uow.session)
+            rows = repo.search(spec, before_seq=before, limit=size + 1)
+            shown = rows[:size]
+            files = repo.attachments_of([str(r.id) for r in shown])
+        page = pb.DocumentPage(documents=[messages.row_to_pb(r, files[str(r.id)]) for r in shown])
+        if len(rows) > size:
+            page.next_page_token = str(shown[-1].seq)
+        return page
+
+    @rpc
+    def GetHistory(self, request: pb.HistoryRequest, context: grpc.ServicerContext) -> pb.History:
+        self._document(request.id)
+        with self.uow() as uow:
+            rows = DocumentRepository(uow.session).history_of(request.id)
+        return pb.History(entries=[messages.history_entry_pb(r) for r in rows])
+
+    @rpc
+    def GetStatistics(
+        self, request: pb.StatisticsRequest, context: grpc.ServicerContext
+    ) -> pb.Statistics:
+        first = messages.parse_date(request.date_from, "date_from")
+        last = messages.parse_date(request.date_to, "date_to")
+        if first is None or last is None:
+            raise InvalidArgument("date_from and date_to are required", field="date_from")
+        if last < first:
+            raise InvalidArgument("is before date_from", field="date_to")
+        today = messages.parse_date(request.today, "today") or now().date()
+        with self.uow() as uow:
+            rows = DocumentRepository(uow.session).statistics(
+                list(request.agency_codes), first, last, today
+            )
+        return pb.Statistics(
+            agencies=[
+                pb.AgencyStatistics(
+                    agency_code=r.agency_code,
+                    sent=r.sent,
+                    received=r.received,
+                    completed_on_time=r.completed_on_time,
+                    completed_late=r.completed_late,
+                    overdue=r.overdue,
+                    pending=r.pending,
+                    withdrawn=r.withdrawn,
+                )
+                for r in rows
+            ]
+        )
+
+    @rpc
+    def ExportBook(
+        self, request: pb.ExportBookRequest, context: grpc.ServicerContext
+    ) -> pb.ExportBookResponse:
+        if not request.agency_code:
+            raise InvalidArgument("is required", field="agency_code")
+        kind = messages.direction_of(request.kind, "kind")
+        first, last = parse_month(request.month)
+        agency_name = request.agency_name or self.directory.get(request.agency_code).name
+        fmt = {pb.BOOK_FORMAT_PDF: "pdf", pb.BOOK_FORMAT_CSV: "csv", pb.BOOK_FORMAT_XLSX: "xlsx"}
+        if request.format not in fmt:
+            raise InvalidArgument("must be PDF, CSV or XLSX", field="format")
+        with self.uow() as uow:
+            rows = DocumentRepository(uow.session).book_rows(
+                request.agency_code, kind.value, first, last
+            )
+        book = books.RegisterBook.of(kind, request.agency_code, agency_name, first, rows)
+        content = books.render(book, fmt[request.format])
+        return pb.ExportBookResponse(
+            content=content, media_type=books.MEDIA_TYPES[fmt[request.format]], rows=len(rows)
+        )

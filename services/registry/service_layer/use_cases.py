@@ -1,0 +1,618 @@
+"""Use cases of the registry. Each runs in one unit of work: state, history and events together.
+
+Numbering (NĐ 30/2020 Điều 15 khoản 1, Điều 22 khoản 2): the counter row of the
+(agency, book, year) is locked with ``SELECT … FOR UPDATE`` in the same transaction that writes
+the document's number and publishes its event, as late as possible in that transaction so the
+lock is held briefly. A rollback (error, crash, killed process) leaves the counter untouched, so
+numbers stay continuous; the UNIQUE (agency, book, year, number) constraint refuses a duplicate
+even if the counter were ever reset by hand.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from lienthong.registry.v1 import registry_pb2 as pb
+from sqlalchemy.exc import IntegrityError
+
+from services.chassis.db import UnitOfWork
+from services.chassis.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from services.chassis.events import Event, topic_name
+from services.chassis.timeutil import iso
+from services.registry.adapters.blobs import BlobStore
+from services.registry.adapters.repository import DocumentRepository, is_unique_violation
+from services.registry.domain.assignment import Assignee, Assignment, AssignmentRole
+from services.registry.domain.calendar import WorkingCalendar
+from services.registry.domain.classification import Confidentiality
+from services.registry.domain.record import Attachment, DocumentRecord
+from services.registry.domain.register_books import Direction, NumberingRule, RegisterBookKey
+from services.registry.domain.status import ProcessingStatus, initial_entry, transition
+from services.registry.domain.symbols import DocumentSymbol
+from services.registry.service_layer import messages
+from services.registry.service_layer.directory import AgencyDirectory
+
+SERVICE = "registry"
+DOCUMENT_TOPIC = topic_name(SERVICE, "document")
+_TYPE = "vn.lienthong.registry.document."
+RULE = NumberingRule()
+# Draft outgoing records are validated with the rules of a numbered one; the placeholder
+# stands for the number and symbol the clerk gives later and is never stored.
+_DRAFT_PLACEHOLDER = "0/DRAFT"
+# Arrival times a little ahead of this server's clock are tolerated (another replica's clock).
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _event(kind: str, subject: str, payload: Any) -> Event:
+    return Event.of(DOCUMENT_TOPIC, _TYPE + kind, SERVICE, subject, payload)
+
+
+def book_text(book: RegisterBookKey) -> str:
+    """The stored book name: the series, plus the type for legal normative books."""
+    series = book.series.value
+    return f"{series}/{book.document_type_key}" if book.document_type_key else series
+
+
+def store_attachments(blobs: BlobStore, items: Sequence[pb.Attachment]) -> tuple[Attachment, ...]:
+    """Put given content in the blob store (or check a referenced blob is there) first.
+
+    The record is committed only after its blobs are durable, so it never points at nothing.
+    """
+    stored = []
+    for index, item in enumerate(items):
+        field = f"document.attachments[{index}]"
+        if item.content:
+            ref = blobs.put(item.content)
+            if item.sha256 and item.sha256 != ref.sha256:
+                raise InvalidArgument(
+                    f"content hashes to {ref.sha256}, not {item.sha256}", field=f"{field}.sha256"
+                )
+            item = pb.Attachment(
+                file_name=item.file_name,
+                media_type=item.media_type,
+                size_bytes=ref.size_bytes,
+                sha256=ref.sha256,
+            )
+        else:
+            if not item.sha256:
+                raise InvalidArgument(
+                    "give the content or the sha256 of a stored blob", field=field
+                )
+            if not blobs.exists(item.sha256):
+                raise FailedPrecondition(
+                    f"no blob {item.sha256} in the store; upload the content first",
+                    field=f"{field}.sha256",
+                )
+            actual = blobs.size(item.sha256)
+            if item.size_bytes and item.size_bytes != actual:
+                raise InvalidArgument(
+                    f"the stored blob is {actual} bytes, not {item.size_bytes}",
+                    field=f"{field}.size_bytes",
+                )
+            item = pb.Attachment(
+                file_name=item.file_name,
+                media_type=item.media_type,
+                size_bytes=actual,
+                sha256=item.sha256,
+            )
+        try:
+            stored.append(messages.attachment_of(item))
+        except InvalidArgument:
+            raise
+        except ValueError as exc:  # InvalidField: prefix the position
+            reason = getattr(exc, "reason", str(exc))
+            raise InvalidArgument(reason, field=f"{field}.{getattr(exc, 'field', '')}") from None
+    return tuple(stored)
+
+
+def _check_unique(
+    repo: DocumentRepository, record: DocumentRecord, own: str | None, *, symbol: bool = True
+) -> None:
+    key = messages.uniqueness_text(record) if symbol else None
+    if key is not None:
+        found = repo.find_by_uniqueness(record.agency_code, record.direction.value, key)
+        if found is not None and str(found.id) != own:
+            if record.direction is Direction.OUTGOING:
+                raise AlreadyExists(
+                    f"{record.agency_code} already issued {record.number_and_symbol} in "
+                    f"{record.year} (record {found.id}); số and ký hiệu are unique per agency and "
+                    "year (NĐ 30/2020 Điều 15 khoản 1)",
+                    field="number_and_symbol",
+                )
+            raise AlreadyExists(
+                f"{record.number_and_symbol} from {record.sender.name if record.sender else '?'} "
+                f"is already registered as số đến {found.number} (record {found.id}); the same "
+                "document arriving again (e.g. on paper after the electronic copy) is not "
+                "registered twice",
+                field="document.number_and_symbol",
+            )
+    if record.document_id:
+        found = repo.find_by_document_id(
+            record.agency_code, record.direction.value, record.document_id
+        )
+        if found is not None and str(found.id) != own:
+            raise AlreadyExists(
+                f"document id {record.document_id} is already registered (record {found.id})",
+                field="document.document_id",
+            )
+
+
+def _integrity_to_error(exc: IntegrityError, record: DocumentRecord) -> Exception:
+    if is_unique_violation(exc, "documents_book_number"):
+        return AlreadyExists(
+            "the number is already used in this register book (the counter and the book "
+            "disagree; numbers are never reused)",
+            field="number",
+        )
+    if is_unique_violation(exc, "documents_uniqueness"):
+        return AlreadyExists(
+            f"{record.number_and_symbol} is already registered for {record.agency_code} in "
+            f"{record.year}",
+            field="number_and_symbol",
+        )
+    if is_unique_violation(exc, "documents_document_id"):
+        return AlreadyExists(
+            f"document id {record.document_id} is already registered", field="document.document_id"
+        )
+    return exc
+
+
+def _allocate(repo: DocumentRepository, agency: str, book: RegisterBookKey) -> int:
+    name = book_text(book)
+    last = repo.lock_counter(agency, name, book.year)
+    number = RULE.next_number(last)
+    RULE.check_allocation(book, last, number)
+    repo.set_counter(agency, name, book.year, number)
+    return number
+
+
+# -- outgoing ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    id: str
+    row: Any
+
+
+def register_outgoing(
+    uow: UnitOfWork,
+    directory: AgencyDirectory,
+    message: pb.Document,
+    attachments: tuple[Attachment, ...],
+    *,
+    actor: str,
+    now: datetime,
+    issue_date: date | None = None,
+) -> str:
+    """Record an outgoing draft; with ``issue_date`` also number it in the same transaction."""
+    agency = directory.get(message.agency_code, "document.agency_code")
+    record = messages.record_from_pb(
+        message,
+        Direction.OUTGOING,
+        attachments=attachments,
+        number_and_symbol=_DRAFT_PLACEHOLDER,
+        document_date=issue_date or now.date(),
+    )
+    if record.document_type.abbreviation is None and not message.drafting_unit:
+        raise InvalidArgument(
+            "a công văn's symbol is agency + drafting unit (e.g. UBND-VX); give drafting_unit",
+            field="document.drafting_unit",
+        )
+    repo = DocumentRepository(uow.session)
+    row = messages.record_to_row(record)
+    row.update(number_and_symbol=None, document_date=None, uniqueness_key=None)
+    document_uuid = str(uuid.uuid4())
+    _check_unique(repo, record, None, symbol=False)
+    try:
+        repo.insert(
+            {
+                **row,
+                "id": document_uuid,
+                "status": messages.DRAFT,
+                "drafting_unit": message.drafting_unit or None,
+                "registered_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
+        repo.add_attachments(document_uuid, record.attachments)
+    except IntegrityError as exc:
+        raise _integrity_to_error(exc, record) from exc
+    stored = repo.get(document_uuid)
+    uow.publish(
+        _event(
+            "registered",
+            document_uuid,
+            pb.DocumentRegistered(
+                document=messages.row_to_pb(stored, list(attachments_rows(repo, document_uuid)))
+            ),
+        )
+    )
+    if issue_date is not None:
+        _number(uow, repo, agency.abbreviation, document_uuid, issue_date, actor, now)
+    return document_uuid
+
+
+def attachments_rows(repo: DocumentRepository, document_uuid: str) -> list[Any]:
+    return repo.attachments_of([document_uuid])[document_uuid]
+
+
+def assign_number(
+    uow: UnitOfWork,
+    directory: AgencyDirectory,
+    document_uuid: str,
+    issue_date: date,
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """The clerk numbers and dates a signed outgoing document (NĐ 30/2020 Điều 15)."""
+    repo = DocumentRepository(uow.session)
+    row = repo.get(document_uuid, for_update=True)
+    if row is None:
+        raise NotFound(f"no document {document_uuid}", field="id")
+    if row.direction != "outgoing":
+        raise FailedPrecondition(
+            "only outgoing documents get a number; incoming ones get a số đến on arrival",
+            field="id",
+        )
+    if row.status != messages.DRAFT:
+        raise FailedPrecondition(
+            f"already numbered {row.number_and_symbol} on {row.document_date}; numbers are never "
+            "changed — issue a correction as a new document (NĐ 30/2020 Điều 18 khoản 3)",
+            field="id",
+        )
+    agency = directory.get(row.agency_code, "agency_code")
+    _number(uow, repo, agency.abbreviation, document_uuid, issue_date, actor, now)
+
+
+def _number(
+    uow: UnitOfWork,
+    repo: DocumentRepository,
+    agency_abbreviation: str,
+    document_uuid: str,
+    issue_date: date,
+    actor: str,
+    now: datetime,
+) -> None:
+    row = repo.get(document_uuid)
+    document_type = messages.CATALOGUE.by_key(row.document_type)
+    confidentiality = Confidentiality(row.confidentiality)
+    book = RULE.book_for_outgoing(
+        row.agency_code,
+        document_type,
+        issue_date,
+        legal_normative=row.legal_normative,
+        confidentiality=confidentiality,
+    )
+    RULE.check_in_book_year(book, issue_date, "issue_date")
+    if not agency_abbreviation:
+        raise FailedPrecondition(
+            f"{row.agency_code} has no abbreviation in the agency directory; the ký hiệu needs it",
+            field="agency_code",
+        )
+
+    def symbol_for(number: int) -> DocumentSymbol:
+        if document_type.abbreviation is None:
+            return DocumentSymbol.for_official_letter(
+                number, agency_abbreviation, row.drafting_unit or ""
+            )
+        return DocumentSymbol.for_typed_document(
+            number,
+            document_type.abbreviation,
+            agency_abbreviation,
+            legal_normative_year=book.year if row.legal_normative else None,
+        )
+
+    symbol_for(1)  # refuse a bad abbreviation before taking the counter lock
+    # Everything that can fail on input is checked; now the short critical section.
+    number = _allocate(repo, row.agency_code, book)
+    symbol = symbol_for(number)
+    key = f"{row.agency_code}|{book.year}|{symbol.text.replace(' ', '')}"
+    try:
+        repo.update(
+            document_uuid,
+            {
+                "book": book_text(book),
+                "year": book.year,
+                "number": number,
+                "number_and_symbol": symbol.text,
+                "document_date": issue_date,
+                "status": messages.ISSUED,
+                "uniqueness_key": key,
+                "updated_at": now,
+                "version": row.version + 1,
+            },
+        )
+    except IntegrityError as exc:
+        if is_unique_violation(exc, "documents_uniqueness"):
+            raise AlreadyExists(
+                f"{row.agency_code} already issued {symbol.text} in {book.year}",
+                field="number_and_symbol",
+            ) from exc
+        if is_unique_violation(exc, "documents_book_number"):
+            raise AlreadyExists(
+                f"number {number} of book {book} is already used (the counter and the book "
+                "disagree; numbers are never reused)",
+                field="number",
+            ) from exc
+        raise
+    uow.publish(
+        _event(
+            "number_assigned",
+            document_uuid,
+            pb.NumberAssigned(
+                id=document_uuid,
+                agency_code=row.agency_code,
+                book=book_text(book),
+                year=book.year,
+                number=number,
+                number_and_symbol=symbol.text,
+                issue_date=issue_date.isoformat(),
+                actor=actor,
+                direction=pb.DIRECTION_OUTGOING,
+            ),
+        )
+    )
+
+
+# -- incoming ------------------------------------------------------------------------------------
+
+
+def register_incoming(
+    uow: UnitOfWork,
+    directory: AgencyDirectory,
+    calendar: WorkingCalendar,
+    message: pb.Document,
+    attachments: tuple[Attachment, ...],
+    *,
+    due_in_working_days: int,
+    actor: str,
+    now: datetime,
+) -> str:
+    """Arrival registration: số đến, effective arrival time, đã đến, one transaction."""
+    directory.get(message.agency_code, "document.agency_code")
+    received_at = messages.parse_time(message.received_at, "document.received_at") or now
+    if received_at > now.replace(microsecond=0) + _CLOCK_SKEW:
+        raise InvalidArgument(f"{iso(received_at)} is in the future", field="document.received_at")
+    effective = calendar.effective_arrival(received_at)
+    due = None
+    if due_in_working_days:
+        if not 0 < due_in_working_days <= 3650:
+            raise InvalidArgument("must be 1..3650 working days", field="due_in_working_days")
+        due = calendar.add_working_days(received_at, due_in_working_days)
+    first = initial_entry(actor, received_at)
+    # Validate the full record first (arrival number 1 stands for the one allocated below).
+    incoming = messages.record_from_pb(
+        _with_received(message, received_at),
+        Direction.INCOMING,
+        attachments=attachments,
+        arrival_number=1,
+        effective_received_at=effective,
+        history=(first,),
+        due_date=due,
+    )
+    repo = DocumentRepository(uow.session)
+    _check_unique(repo, incoming, None)
+    book = RULE.book_for_incoming(
+        incoming.agency_code, received_at, confidentiality=incoming.confidentiality
+    )
+    document_uuid = str(uuid.uuid4())
+    row = messages.record_to_row(incoming)
+    try:
+        repo.insert(
+            {
+                **row,
+                "id": document_uuid,
+                "status": ProcessingStatus.ARRIVED.value,
+                "registered_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
+        repo.add_attachments(document_uuid, incoming.attachments)
+        repo.append_history(document_uuid, first)
+        number = _allocate(repo, incoming.agency_code, book)
+        repo.update(document_uuid, {"book": book_text(book), "year": book.year, "number": number})
+    except IntegrityError as exc:
+        raise _integrity_to_error(exc, incoming) from exc
+    stored = repo.get(document_uuid)
+    uow.publish(
+        _event(
+            "registered",
+            document_uuid,
+            pb.DocumentRegistered(
+                document=messages.row_to_pb(stored, attachments_rows(repo, document_uuid))
+            ),
+        )
+    )
+    uow.publish(
+        _event(
+            "number_assigned",
+            document_uuid,
+            pb.NumberAssigned(
+                id=document_uuid,
+                agency_code=incoming.agency_code,
+                book=book_text(book),
+                year=book.year,
+                number=number,
+                number_and_symbol=incoming.number_and_symbol or "",
+                issue_date=received_at.date().isoformat(),
+                actor=actor,
+                direction=pb.DIRECTION_INCOMING,
+            ),
+        )
+    )
+    return document_uuid
+
+
+def _with_received(message: pb.Document, received_at: datetime) -> pb.Document:
+    copy = pb.Document()
+    copy.CopyFrom(message)
+    copy.received_at = iso(received_at)
+    return copy
+
+
+# -- processing ----------------------------------------------------------------------------------
+
+
+def _status_event(row: Any, entry: Any, version: int) -> Event:
+    kind = "recalled" if entry.to_status is ProcessingStatus.RECALLED else "status_changed"
+    payload = pb.StatusChanged(
+        id=str(row.id),
+        agency_code=row.agency_code,
+        entry=pb.HistoryEntry(
+            from_status=messages.STATUS_TO_PB[entry.from_status.value],
+            to_status=messages.STATUS_TO_PB[entry.to_status.value],
+            actor=entry.actor,
+            at=iso(entry.at),
+            note=entry.note or "",
+        ),
+        version=version,
+    )
+    return _event(kind, str(row.id), payload)
+
+
+def _incoming_for_update(repo: DocumentRepository, document_uuid: str) -> Any:
+    row = repo.get(document_uuid, for_update=True)
+    if row is None:
+        raise NotFound(f"no document {document_uuid}", field="id")
+    if row.direction != "incoming":
+        raise FailedPrecondition(
+            "processing statuses belong to received documents; this one is outgoing", field="id"
+        )
+    return row
+
+
+def change_status(
+    uow: UnitOfWork,
+    document_uuid: str,
+    target: ProcessingStatus,
+    *,
+    actor: str,
+    note: str | None,
+    now: datetime,
+    expected_version: int = 0,
+) -> None:
+    """One state-machine step, appended to the immutable history, with its event."""
+    repo = DocumentRepository(uow.session)
+    row = _incoming_for_update(repo, document_uuid)
+    if expected_version and row.version != expected_version:
+        raise FailedPrecondition(
+            f"the document is at version {row.version}, not {expected_version}; reload and retry",
+            field="expected_version",
+        )
+    entry = transition(ProcessingStatus(row.status), target, actor, note, now)
+    repo.append_history(document_uuid, entry)
+    values: dict[str, Any] = {"status": target.value, "updated_at": now, "version": row.version + 1}
+    if target is ProcessingStatus.COMPLETED:
+        values["completed_at"] = now
+    repo.update(document_uuid, values)
+    uow.publish(_status_event(row, entry, row.version + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class AssigneeInput:
+    assignee_id: str
+    role: str
+    due_date: date | None
+
+
+def assign(
+    uow: UnitOfWork,
+    calendar: WorkingCalendar,
+    document_uuid: str,
+    assignees: Sequence[AssigneeInput],
+    *,
+    due_in_working_days: int,
+    instructions: str | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Distribution: one lead, supporting units, due dates in working days (Điều 23–24)."""
+    repo = DocumentRepository(uow.session)
+    row = _incoming_for_update(repo, document_uuid)
+    status = ProcessingStatus(row.status)
+    if status not in (ProcessingStatus.ACCEPTED, ProcessingStatus.ASSIGNED):
+        raise FailedPrecondition(
+            f"a document is assigned after it is accepted; it is {status.label!r}", field="status"
+        )
+    if due_in_working_days and not 0 < due_in_working_days <= 3650:
+        raise InvalidArgument("must be 1..3650 working days", field="due_in_working_days")
+    start = row.effective_received_at or row.received_at
+    default_due = (
+        calendar.add_working_days(start, due_in_working_days) if due_in_working_days else None
+    )
+    try:
+        roles = [AssignmentRole(a.role) for a in assignees]
+    except ValueError:
+        raise InvalidArgument(
+            "each assignee needs a role: lead, support or information", field="assignees"
+        ) from None
+    assignment = Assignment(
+        tuple(
+            Assignee(a.assignee_id, role, a.due_date or default_due)
+            for a, role in zip(assignees, roles, strict=True)
+        ),
+        instructions,
+    )
+    version = row.version + 1
+    values: dict[str, Any] = {
+        "assignees": [
+            {
+                "assignee_id": a.assignee_id,
+                "role": a.role.value,
+                "due_date": a.due_date.isoformat() if a.due_date else None,
+            }
+            for a in assignment.assignees
+        ],
+        "distribution_instructions": assignment.instructions or row.distribution_instructions,
+        "due_date": assignment.due_date or row.due_date,
+        "updated_at": now,
+        "version": version,
+    }
+    if status is ProcessingStatus.ACCEPTED:
+        entry = transition(status, ProcessingStatus.ASSIGNED, actor, assignment.instructions, now)
+        repo.append_history(document_uuid, entry)
+        values["status"] = ProcessingStatus.ASSIGNED.value
+        uow.publish(_status_event(row, entry, version))
+    repo.update(document_uuid, values)
+    uow.publish(
+        _event(
+            "assigned",
+            document_uuid,
+            pb.DocumentAssigned(
+                id=document_uuid,
+                agency_code=row.agency_code,
+                assignees=[
+                    pb.Assignee(
+                        assignee_id=a["assignee_id"],
+                        role=messages.ROLE_TO_PB[a["role"]],
+                        due_date=a["due_date"] or "",
+                    )
+                    for a in values["assignees"]
+                ],
+                instructions=assignment.instructions or "",
+                actor=actor,
+            ),
+        )
+    )
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def load(uow: UnitOfWork, document_uuid: str) -> pb.Document:
+    try:
+        uuid.UUID(document_uuid)
+    except ValueError:
+        raise InvalidArgument(f"{document_uuid!r} is not a record id (UUID)", field="id") from None
+    repo = DocumentRepository(uow.session)
+    row = repo.get(document_uuid)
+    if row is None:
+        raise NotFound(f"no document {document_uuid}", field="id")
+    return messages.row_to_pb(row, attachments_rows(repo, document_uuid))
