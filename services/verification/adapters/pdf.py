@@ -58,14 +58,12 @@ from services.verification.adapters.truststore import TrustStore
 from services.verification.domain.model import (
     CertificateInfo,
     Check,
-    CheckStatus,
     DocumentReport,
     SignatureLevel,
     SignatureResult,
     SignerRole,
     SubIndication,
     TimeSource,
-    Verdict,
 )
 from services.verification.domain.rules import (
     RolePolicy,
@@ -499,7 +497,7 @@ class PdfVerifier:
         return SignatureResult(
             field_name=sig.field_name,
             role=SignerRole.DOCUMENT_TIMESTAMP,
-            signer=certificate.subject if certificate else "",
+            signer=read_subject(sig.signer_cert).common_name if certificate else "",
             certificate=certificate,
             signing_time=time,
             time_source=TimeSource.DOCUMENT_TIMESTAMP if time else TimeSource.NONE,
@@ -706,6 +704,3 @@ __all__ = [
     "field_changes_after",
     "role_of",
 ]
-
-# Silence "unused" for names re-exported for type checkers.
-_ = (CheckStatus, Verdict)
