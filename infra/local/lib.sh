@@ -111,10 +111,14 @@ lt_prepare_var_dir() {
 }
 
 # Serialise up/down of one profile: two `make test` runs at once must not both run initdb.
+# Daemons are started with fd 9 closed so that they never inherit (and keep) this lock.
+# (The file is not called `.lock`: servers started by a first draft of up.sh still hold that.)
 lt_lock_profile() {
-    exec 9>"$LT_VAR_DIR/.lock"
+    local lock_file="$LT_VAR_DIR/.infra.lock"
+    exec 9>"$lock_file"
     if ! flock -w 300 9; then
-        lt_die "another up.sh/down.sh for profile $LT_PROFILE held $LT_VAR_DIR/.lock for 300 s"
+        lt_die "another up.sh/down.sh for profile $LT_PROFILE held $lock_file for 300 s" \
+            "(holders: $(fuser "$lock_file" 2>/dev/null || echo unknown))"
     fi
 }
 
