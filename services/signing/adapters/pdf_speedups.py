@@ -50,6 +50,11 @@ def install() -> None:
     generic.read_hex_string_from_stream = read_hex_string_from_stream
 
 
+def uninstall() -> None:
+    """Restore pyHanko's own reader (the benchmark's naive baseline runs pyHanko as shipped)."""
+    generic.read_hex_string_from_stream = _ORIGINAL
+
+
 def original_reader():  # type: ignore[no-untyped-def]
     """pyHanko's own implementation, for comparison in tests."""
     return _ORIGINAL
