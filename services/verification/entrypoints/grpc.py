@@ -1,0 +1,129 @@
+"""The verification service over gRPC: reports on PDFs and edXML packages, the trust store.
+
+Shaped like :mod:`services.identifiers.entrypoints.grpc`: declared dependencies, one thin method
+per RPC. Verifications never touch the database except to refresh the API-managed anchors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import grpc
+from lienthong.verification.v1 import verification_pb2 as pb
+
+from services.chassis.db import Database, UnitOfWork
+from services.chassis.entrypoints import Grpc, event_handler
+from services.chassis.errors import InvalidArgument, NotFound, ResourceExhausted
+from services.chassis.events import Event
+from services.verification.adapters import orm
+from services.verification.service_layer import trust_anchors
+from services.verification.service_layer.messages import report_to_pb
+from services.verification.service_layer.trust import TrustedVerifier, TrustedVerifierProvider
+from services.verification.service_layer.verifier import Verifier
+
+rpc = Grpc.implementing(pb, "Verification")
+
+
+class VerificationService:
+    name = "verification"
+    uow: Callable[[], UnitOfWork] = Database(schema=orm.SCHEMA, metadata=orm.metadata)  # type: ignore[assignment]
+    trusted: TrustedVerifier = TrustedVerifierProvider()  # type: ignore[assignment]
+
+    def _verifier(self) -> Verifier:
+        if self.trusted.stale:
+            with self.uow() as uow:
+                anchors = trust_anchors.list_anchors(uow)
+            self.trusted.refresh(anchors)
+        return self.trusted.verifier
+
+    @staticmethod
+    def _sender(text: str) -> str | None:
+        return text.strip() or None
+
+    # -- verification ------------------------------------------------------------------------
+    @rpc
+    def VerifyPdf(self, request: pb.VerifyPdfRequest, context: grpc.ServicerContext) -> pb.Report:
+        if not request.document:
+            raise InvalidArgument("is empty", field="document")
+        verifier = self._verifier()
+        return report_to_pb(
+            verifier.verify_pdf(request.document, sender=self._sender(request.sender))
+        )
+
+    @rpc
+    def VerifyPdfStream(
+        self, request_iterator: Iterator[pb.DocumentChunk], context: grpc.ServicerContext
+    ) -> pb.Report:
+        verifier = self._verifier()
+        limit = verifier.policy.max_document_bytes
+        parts: list[bytes] = []
+        size = 0
+        sender = None
+        for chunk in request_iterator:
+            sender = sender or self._sender(chunk.sender)
+            size += len(chunk.data)
+            if size > limit:
+                # Refuse while streaming: a hostile client cannot make us buffer without bound.
+                raise ResourceExhausted(f"more than {limit} bytes", field="document")
+            parts.append(chunk.data)
+        if not size:
+            raise InvalidArgument("no bytes received", field="document")
+        return report_to_pb(verifier.verify_pdf(b"".join(parts), sender=sender))
+
+    @rpc
+    def VerifyEdxml(
+        self, request: pb.VerifyEdxmlRequest, context: grpc.ServicerContext
+    ) -> pb.Report:
+        if not request.package:
+            raise InvalidArgument("is empty", field="package")
+        verifier = self._verifier()
+        return report_to_pb(
+            verifier.verify_edxml(request.package, sender=self._sender(request.sender))
+        )
+
+    # -- trust store -------------------------------------------------------------------------
+    @rpc
+    def ListTrustAnchors(
+        self, request: pb.ListTrustAnchorsRequest, context: grpc.ServicerContext
+    ) -> pb.TrustAnchorList:
+        with self.uow() as uow:
+            stored = trust_anchors.list_anchors(uow)
+        store = self.trusted.refresh(stored)
+        configured = [
+            trust_anchors.anchor_to_pb(trust_anchors.parse_anchor(c.dump()), "directory")
+            for c in self.trusted.base.anchors
+        ]
+        from_db = [trust_anchors.anchor_to_pb(a) for a in stored]
+        return pb.TrustAnchorList(anchors=[*configured, *from_db], version=store.version)
+
+    @rpc
+    def AddTrustAnchor(
+        self, request: pb.AddTrustAnchorRequest, context: grpc.ServicerContext
+    ) -> pb.AddTrustAnchorResponse:
+        candidate = trust_anchors.parse_anchor(request.certificate, request.note)
+        with self.uow() as uow:
+            stored, created = trust_anchors.add_anchor(uow, candidate)
+            uow.commit()
+        self.trusted.invalidate()
+        return pb.AddTrustAnchorResponse(
+            anchor=trust_anchors.anchor_to_pb(stored),
+            created=created,
+            version=self._verifier().trust.version,
+        )
+
+    @rpc
+    def RemoveTrustAnchor(
+        self, request: pb.RemoveTrustAnchorRequest, context: grpc.ServicerContext
+    ) -> pb.RemoveTrustAnchorResponse:
+        with self.uow() as uow:
+            removed = trust_anchors.remove_anchor(uow, request.fingerprint)
+            uow.commit()
+        if not removed:
+            raise NotFound(f"{request.fingerprint} is not a managed anchor", field="fingerprint")
+        self.trusted.invalidate()
+        return pb.RemoveTrustAnchorResponse(removed=True, version=self._verifier().trust.version)
+
+    @event_handler(trust_anchors.TRUSTSTORE_TOPIC, broadcast=True)
+    def on_trust_store_changed(self, event: Event, uow: UnitOfWork | None) -> None:
+        """Any replica changed the anchors: reload them before the next verification."""
+        self.trusted.invalidate()

@@ -1,0 +1,79 @@
+"""The verifier of a service process, with the trust store it currently believes in.
+
+The trust store is the configured directory (``$LT_TRUST_DIR``, or the dev PKI) plus the
+anchors managed through the API (database). The database part is reloaded when a
+``TrustStoreChanged`` event arrives (every process listens, broadcast), after this process
+changed it, and at the latest every ``refresh_seconds`` (in case events are late). Reloading
+only swaps the store: the engine's caches are keyed by the store's content version.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+
+from services.chassis.dependencies import DependencyProvider
+from services.verification.adapters.pdf import VerificationPolicy
+from services.verification.adapters.truststore import TrustStore, TrustStoreError
+from services.verification.service_layer.trust_anchors import StoredAnchor
+from services.verification.service_layer.verifier import Verifier
+
+log = logging.getLogger(__name__)
+REVOCATION_MODE_ENV = "LT_VERIFICATION_REVOCATION_MODE"
+ALLOW_FETCHING_ENV = "LT_VERIFICATION_ALLOW_FETCHING"
+DEFAULT_REFRESH_SECONDS = 30.0
+
+
+class TrustedVerifier:
+    def __init__(
+        self,
+        base: TrustStore,
+        policy: VerificationPolicy | None = None,
+        refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
+    ) -> None:
+        self.base = base
+        self.verifier = Verifier(base, policy)
+        self.refresh_seconds = refresh_seconds
+        self._loaded_at: float | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def stale(self) -> bool:
+        loaded = self._loaded_at
+        return loaded is None or time.monotonic() - loaded > self.refresh_seconds
+
+    def invalidate(self) -> None:
+        self._loaded_at = None
+
+    def refresh(self, anchors: Iterable[StoredAnchor]) -> TrustStore:
+        store = self.base.merged((a.certificate for a in anchors), "database")
+        with self._lock:
+            self.verifier.use_trust(store)
+            self._loaded_at = time.monotonic()
+        return store
+
+
+def policy_from_environment() -> VerificationPolicy:
+    return VerificationPolicy(
+        revocation_mode=os.environ.get(REVOCATION_MODE_ENV, "hard-fail"),
+        allow_fetching=os.environ.get(ALLOW_FETCHING_ENV, "").lower() in ("1", "true", "yes"),
+    )
+
+
+class TrustedVerifierProvider(DependencyProvider[TrustedVerifier]):
+    """One :class:`TrustedVerifier` per process, built from the environment at start."""
+
+    def setup(self, service_name: str) -> None:
+        try:
+            base = TrustStore.configured()
+        except TrustStoreError as exc:
+            # The API-managed anchors may be all there is; verifications fail until then.
+            log.warning("no trust directory: %s", exc.reason)
+            base = TrustStore(anchors=(), source="none")
+        self._value = TrustedVerifier(base, policy_from_environment())
+
+    def get_dependency(self) -> TrustedVerifier:
+        return self._value
