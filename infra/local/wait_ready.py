@@ -129,8 +129,18 @@ def _process_gone(pid: int | None) -> str | None:
     return None
 
 
-def ensure_kafka(bootstrap: str, topics: list[TopicSpec], timeout_s: float, pid: int | None) -> str:
-    """Waits for the broker, creates missing topics; returns a one-line summary."""
+def ensure_kafka(
+    bootstrap: str,
+    topics: list[TopicSpec],
+    timeout_s: float,
+    pid: int | None,
+    attempt_timeout_ms: int = 3000,
+) -> str:
+    """Waits for the broker, creates missing topics; returns a one-line summary.
+
+    Each connection attempt may take ``attempt_timeout_ms`` (kafka-python retries refused
+    connections within it), so a dead ``pid`` is noticed within that time.
+    """
     from kafka.admin import KafkaAdminClient
 
     # Refused connections while the JVM starts are expected; kafka-python would log each one.
@@ -140,7 +150,7 @@ def ensure_kafka(bootstrap: str, topics: list[TopicSpec], timeout_s: float, pid:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap,
             client_id="lienthong-infra-wait-ready",
-            bootstrap_timeout_ms=3000,
+            bootstrap_timeout_ms=attempt_timeout_ms,
             request_timeout_ms=10000,
         )
         try:
