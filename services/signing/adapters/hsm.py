@@ -41,37 +41,55 @@ DEFAULT_MODULE_PATH = "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so"
 class HsmError(Exception):
     """Base class of every token error raised by this adapter."""
 
+    grpc_status = "UNAVAILABLE"
+
 
 class HsmNotConfigured(HsmError):
     """A required setting (module path, token label, PIN source) is missing."""
+
+    grpc_status = "FAILED_PRECONDITION"
 
 
 class ModuleLoadFailed(HsmError):
     """The PKCS#11 module file cannot be loaded."""
 
+    grpc_status = "UNAVAILABLE"
+
 
 class TokenNotFound(HsmError):
     """No initialised token carries the configured label."""
+
+    grpc_status = "UNAVAILABLE"
 
 
 class WrongPin(HsmError):
     """The token refused the user PIN (the PIN itself is never part of the message)."""
 
+    grpc_status = "UNAUTHENTICATED"
+
 
 class PinLocked(HsmError):
     """The token locked the user PIN after too many wrong attempts; the SO must unlock it."""
+
+    grpc_status = "PERMISSION_DENIED"
 
 
 class KeyNotFound(HsmError):
     """No private key (or certificate) with the requested CKA_ID is on the token."""
 
+    grpc_status = "NOT_FOUND"
+
 
 class KeyAlreadyExists(HsmError):
     """A key with the requested CKA_ID already exists; CKA_IDs must stay unique."""
 
+    grpc_status = "ALREADY_EXISTS"
+
 
 class HsmOperationFailed(HsmError):
     """Any other PKCS#11 failure, with the PKCS#11 error class name in the message."""
+
+    grpc_status = "INTERNAL"
 
 
 class KeyAlgorithm(enum.StrEnum):

@@ -1,6 +1,7 @@
 """PAdES signatures with pyHanko 0.38 and keys in the HSM: person, number fill, organisation.
 
-The workflow of NĐ 30/2020/NĐ-CP Phụ lục I and QĐ 29/2021/QĐ-UBND Điện Biên Điều 12:
+The workflow of NĐ 30/2020/NĐ-CP Phụ lục I and QĐ 29/2021/QĐ-UBND Điện Biên Điều 10
+(phát hành văn bản điện tử):
 
 1. :meth:`PadesEngine.sign_person` — the authorised person's visible certification signature
    (DocMDP level 2, "form filling and signatures allowed"), PAdES B-LT: RFC 3161 signature

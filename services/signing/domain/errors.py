@@ -69,9 +69,9 @@ class SignerCertificateUntrusted(SignerCertificateProblem):
 class PersonSignatureMissing(SigningRefused):
     """The organisation signature was requested before a valid authorised person's signature.
 
-    NĐ 30/2020/NĐ-CP Phụ lục I and QĐ 29/2021/QĐ-UBND Điện Biên Điều 12 khoản 2: the clerk
+    NĐ 30/2020/NĐ-CP Phụ lục I and QĐ 29/2021/QĐ-UBND Điện Biên Điều 10 khoản 2: the clerk
     numbers the document and signs for the organisation only after the authorised person
-    signed; the only exception is a digitised copy of a paper original (Điều 12 khoản 5).
+    signed; the only exception is a digitised copy of a paper original (Điều 10 khoản 5).
     """
 
     grpc_status = "FAILED_PRECONDITION"

@@ -1,6 +1,6 @@
 """Where signature appearances go on the page (pure geometry, PDF points, origin bottom-left).
 
-NĐ 30/2020/NĐ-CP Phụ lục I (referred to by QĐ 29/2021/QĐ-UBND Điện Biên Điều 12 khoản 6):
+NĐ 30/2020/NĐ-CP Phụ lục I (referred to by QĐ 29/2021/QĐ-UBND Điện Biên Điều 10 khoản 6):
 
 * the authorised person's signature image sits in the signature block, centred between the
   line with the signer's title ("quyền hạn, chức vụ") and the line with the full name;
