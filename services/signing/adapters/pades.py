@@ -276,13 +276,36 @@ class _PreEncodedPKCS11Signer(PKCS11Signer):
 class _VietnamTimePdfSigner(signers.PdfSigner):
     """PdfSigner whose signing time (``/M``, stamp text) is fixed by the caller, in +07:00."""
 
-    def __init__(self, *args, signing_time: dt.datetime, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        signing_time: dt.datetime,
+        presign_cache: dict | None = None,
+        presign_key: tuple | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._signing_time = signing_time
+        self._presign_cache = presign_cache
+        self._presign_key = presign_key
 
     def init_signing_session(self, pdf_out, existing_fields_only=False):
         session = super().init_signing_session(pdf_out, existing_fields_only)
         session.system_time = self._signing_time
+        cache, key = self._presign_cache, self._presign_key
+        if cache is not None and key is not None:
+            # The pre-signing validation (signer path, TSA path, CRLs to embed for B-LT)
+            # depends only on the signer, the TSA and the validation context: reuse it for
+            # every document while the context lives (see PadesEngine._validation_context).
+            compute = session.perform_presign_validation
+
+            async def cached_presign_validation(pdf_out=None):
+                status = cache.get(key)
+                if status is None:
+                    status = cache[key] = await compute(pdf_out)
+                return status
+
+            session.perform_presign_validation = cached_presign_validation
         return session
 
 
@@ -471,7 +494,12 @@ class PadesEngine:
         new_field: fields.SigFieldSpec | None = None,
         text_params: dict[str, str] | None = None,
         signing_time: dt.datetime,
+        earlier_document_timestamps: bool = False,
     ) -> bytes:
+        context = self._validation_context()
+        presign_cache = getattr(self._local, "presign_cache", None)
+        if presign_cache is None or presign_cache.get("context") is not context:
+            presign_cache = self._local.presign_cache = {"context": context}
         pdf_signer = _VietnamTimePdfSigner(
             meta,
             signer=self._pkcs11_signer(signer),
@@ -479,6 +507,11 @@ class PadesEngine:
             stamp_style=stamp_style,
             new_field_spec=new_field,
             signing_time=signing_time,
+            presign_cache=presign_cache,
+            # An LTA signature over a document that already has document timestamps must
+            # also validate that timestamp chain: not cacheable.
+            presign_key=None if earlier_document_timestamps and meta.use_pades_lta
+            else (signer.key_id, meta.use_pades_lta),
         )
         output = io.BytesIO()
         try:
@@ -523,7 +556,7 @@ class PadesEngine:
     ) -> bytes:
         """Visible certification signature (DocMDP 2) of the authorised person, B-LT."""
         writer = self.open_document(data)
-        await self.existing_signatures(writer.prev)
+        existing = await self.existing_signatures(writer.prev)
         await self.check_signer(signer)
         if signer.image is None:
             raise FormFieldProblem("signer image: a person's signature needs its PNG image")
@@ -546,7 +579,8 @@ class PadesEngine:
             background_opacity=1.0,
         )
         return await self._sign(
-            writer, signer, meta, style, new_field=new_field, signing_time=now
+            writer, signer, meta, style, new_field=new_field, signing_time=now,
+            earlier_document_timestamps=any(sig.is_timestamp for sig in existing),
         )
 
     def _field_spec(
@@ -692,7 +726,8 @@ class PadesEngine:
             background_opacity=1.0,
         )
         return await self._sign(
-            writer, signer, meta, style, new_field=new_field, signing_time=vietnam_now()
+            writer, signer, meta, style, new_field=new_field, signing_time=vietnam_now(),
+            earlier_document_timestamps=any(sig.is_timestamp for sig in existing),
         )
 
     async def _text_signature(
@@ -706,7 +741,7 @@ class PadesEngine:
         width: float,
     ) -> bytes:
         writer = self.open_document(data)
-        await self.existing_signatures(writer.prev)
+        existing = await self.existing_signatures(writer.prev)
         await self.check_signer(signer)
         page = writer.root["/Pages"]["/Kids"][0].get_object()
         x0, y0, x1, y1 = (float(value) for value in page["/MediaBox"])
@@ -745,6 +780,7 @@ class PadesEngine:
         return await self._sign(
             writer, signer, meta, style, new_field=new_field, text_params=text_params,
             signing_time=signing_time,
+            earlier_document_timestamps=any(sig.is_timestamp for sig in existing),
         )
 
     async def async_sign_attachment(
