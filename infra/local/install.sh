@@ -106,7 +106,9 @@ fetch_kafka_jars() {
     staging=$(mktemp -d "$lib_dir.partial.XXXXXX")
     local maven_log="$install_log_dir/install-maven.log"
     lt_log "fetching Kafka $version jars from Maven Central (output in $maven_log)"
-    if ! (cd "$LT_INFRA_DIR/kafka" && mvn -B -q -f pom.xml dependency:copy-dependencies \
+    # The plugin is named in full so that its own download failure names it, too.
+    if ! (cd "$LT_INFRA_DIR/kafka" && mvn -B -q -f pom.xml \
+        org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
         -DoutputDirectory="$staging") >"$maven_log" 2>&1; then
         rm -rf "$staging"
         local reason
