@@ -12,7 +12,7 @@
 #
 # Usage: infra/local/down.sh <profile> [--wipe] [postgres|kafka|hsm ...]   (default: all)
 set -euo pipefail
-# shellcheck source=infra/local/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {

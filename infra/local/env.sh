@@ -9,12 +9,14 @@
 # environment's LT_PROFILE names another profile, inherited LT_* and SOFTHSM2_CONF values are
 # ignored (with a note on stderr).
 set -euo pipefail
-# shellcheck source=infra/local/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
+    local profile_files=("$LT_INFRA_DIR"/profiles/*.env)
+    profile_files=("${profile_files[@]##*/}")
     printf 'usage: %s <profile>\n  profiles: %s\n' "$LT_SCRIPT_NAME" \
-        "$(cd "$LT_INFRA_DIR/profiles" && ls -- *.env | sed 's/\.env$//' | tr '\n' ' ')" >&2
+        "${profile_files[*]%.env}" >&2
     exit 2
 }
 
@@ -83,7 +85,8 @@ done
 default_pg_bin=/usr/lib/postgresql/15/bin
 if [[ ! -x "$default_pg_bin/postgres" ]]; then
     # Another Debian release ships another major version; take the newest one installed.
-    newest=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+    newest=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    [[ -d "$newest" ]] || newest=""
     [[ -n "$newest" ]] && default_pg_bin=$newest
 fi
 

@@ -10,7 +10,7 @@
 #
 # Usage: infra/local/install.sh        Log: ${LT_LOG_DIR:-<repo>/var/log}/install.log
 set -euo pipefail
-# shellcheck source=infra/local/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $# -eq 0 ]] || { printf 'usage: %s (no arguments)\n' "$LT_SCRIPT_NAME" >&2; exit 2; }

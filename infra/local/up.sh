@@ -13,7 +13,7 @@
 #
 # Usage: infra/local/up.sh <profile> [postgres|kafka|hsm ...]     (default: all three)
 set -euo pipefail
-# shellcheck source=infra/local/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
