@@ -173,11 +173,12 @@ class SoftPki:
         not_after: dt.datetime,
         *,
         timestamping: bool = False,
+        rsa_key: bool = False,
     ) -> SoftSigner:
-        # pyHanko's in-process timestamper signs with RSA only.
+        # pyHanko's in-process timestamper and edXML's XML-DSig sign with RSA only.
         key = (
             rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            if timestamping
+            if timestamping or rsa_key
             else _key()
         )
         builder = (
@@ -246,10 +247,11 @@ class SoftPki:
     def crl(self) -> bytes:
         return self.crl_der()
 
-    def trust_store(self, *, with_crl: bool = True) -> TrustStore:
-        """The anchor only (the intermediate travels in the signatures); the CRL configured."""
+    def trust_store(self, *, with_crl: bool = True, with_intermediate: bool = True) -> TrustStore:
+        """The anchor, the issuing CA (edXML signatures carry only the signer), the CRL."""
         return TrustStore(
             anchors=(_asn1(self.root),),
+            intermediates=(_asn1(self.intermediate),) if with_intermediate else (),
             crls=(self.crl,) if with_crl else (),
             source="generated test PKI",
         )
@@ -528,3 +530,30 @@ def move_number_field(data: bytes) -> bytes:
 
 
 HIDDEN_ALTERNATIVE = b"BT /F1 14 Tf 72 700 Td (NOI DUNG BI THAY THE) Tj ET"
+
+
+# -- edXML --------------------------------------------------------------------------------
+
+_ORGAN_ID = re.compile(rb"<edXML:OrganId>[^<]*</edXML:OrganId>")
+
+
+def signed_edxml(pki: SoftPki, package: bytes) -> bytes:
+    """``package`` with its first OrganId (From) set to :data:`AGENCY`, signed by the agency.
+
+    RSA-SHA256 enveloped XML-DSig written by the edXML codec, key and certificate from the
+    corpus PKI (an RSA organisation certificate is added on first use).
+    """
+    from services.distribution.edxml.dsig import SoftwareRsaSigner, sign
+
+    signer = pki.signers.get("organisation-rsa")
+    if signer is None:
+        now = _now()
+        signer = pki.add(
+            "organisation-rsa", AGENCY, now - dt.timedelta(days=1), now + dt.timedelta(days=365),
+            rsa_key=True,
+        )
+    assert isinstance(signer.key, rsa.RSAPrivateKey)
+    rewritten = _ORGAN_ID.sub(
+        f"<edXML:OrganId>{AGENCY.code}</edXML:OrganId>".encode(), package, count=1
+    )
+    return sign(rewritten, SoftwareRsaSigner(signer.key, signer.certificate))
