@@ -37,6 +37,7 @@ VIETNAMESE_UNICODES = [
     0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2026, 0x20AB,
 ]
 
+_SUBSET_REVISION = 2  # bump when the subsetting options change (part of the cache key)
 _lock = threading.Lock()
 _prepared: dict[Path, Path] = {}
 
@@ -63,14 +64,20 @@ def prepared_font(source: Path = LIBERATION_SERIF) -> Path:
         except OSError as exc:
             raise FontUnavailable(f"font {source}: {exc.strerror}") from None
         # The key covers the font and the glyph set, so a changed subset is never stale.
-        digest = hashlib.sha256(data + repr(VIETNAMESE_UNICODES).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(
+            data + repr((VIETNAMESE_UNICODES, _SUBSET_REVISION)).encode()
+        ).hexdigest()[:16]
         target = _cache_directory() / f"{source.stem}-1000upem-vi-{digest}.ttf"
         if not target.exists():
             font = TTFont(source)
             if font["head"].unitsPerEm != 1000:
                 scale_upem(font, 1000)
             options = subset.Options()
-            options.layout_features = ["*"]
+            # No OpenType layout tables: stamp text is NFC (precomposed Vietnamese letters need
+            # no mark positioning), and decompiling GSUB/GPOS was most of the per-stamp
+            # subsetting cost in pyHanko.
+            options.layout_features = []
+            options.drop_tables += ["GSUB", "GPOS", "GDEF", "kern"]
             options.name_IDs = ["*"]
             options.notdef_outline = True
             subsetter = subset.Subsetter(options)

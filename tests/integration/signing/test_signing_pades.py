@@ -131,3 +131,27 @@ def test_copy_signature_validates(signing) -> None:  # type: ignore[no-untyped-d
         copying_agency="Sở Thông tin và Truyền thông tỉnh Hà Giang",
     )
     assert all(report.ok for report in validate_with_pyhanko(signed, signing.trust))
+
+
+def test_number_and_seal_in_one_revision(signing, workflow_outputs) -> None:  # type: ignore[no-untyped-def]
+    sealed = signing.engine.sign_organisation(
+        workflow_outputs["person"], signing.organisation,
+        number="9/STTTT-VP", place_and_date="Hà Giang, ngày 24 tháng 11 năm 2026",
+    )
+    by_field = _by_field(validate_with_pyhanko(sealed, signing.trust))
+    assert by_field[PERSON_FIELD].ok and by_field[ORG_FIELD].ok
+    assert by_field[PERSON_FIELD].modification_level is ModificationLevel.FORM_FILLING
+    values = {
+        field.get_object()["/T"]: field.get_object().get("/V")
+        for field in PdfFileReader(io.BytesIO(sealed)).root["/AcroForm"]["/Fields"]
+    }
+    assert values["so_ky_hieu"] == "9/STTTT-VP"
+
+
+def test_number_without_date_is_refused(signing, workflow_outputs) -> None:  # type: ignore[no-untyped-def]
+    from services.signing.domain.errors import FormFieldProblem
+
+    with pytest.raises(FormFieldProblem, match="both or neither"):
+        signing.engine.sign_organisation(
+            workflow_outputs["person"], signing.organisation, number="9/STTTT-VP"
+        )
