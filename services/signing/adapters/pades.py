@@ -48,7 +48,6 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.pkcs11 import PKCS11Signer
 from pyhanko.sign.timestamps.api import TimeStamper
-from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.generic_cms import validate_sig_integrity
 from pyhanko.stamp import StaticStampStyle, TextStampStyle
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
@@ -373,10 +372,12 @@ class PadesEngine:
     ) -> list[ExistingSignature]:
         """Check every signature present; a broken one raises BrokenExistingSignature.
 
-        Without ``check_trust`` only integrity is checked (byte-range digest and the signature
-        value over the signed attributes): enough to refuse a document altered after signing,
-        and cheap. With it, signatures are fully validated against the trust configuration
-        (needed before the organisation signs: "a valid signature of an authorised person").
+        Integrity is always checked (byte-range digest and the signature value over the signed
+        attributes): enough to refuse a document altered after signing. With ``check_trust``
+        the signer's certificate is also validated now against the trust configuration
+        (path, validity, CRLs; verdicts cached per certificate while the validation context
+        lives) — needed before the organisation signs: "a valid signature of an authorised
+        person". The full PAdES validation is the verification service's job.
         """
         result = []
         for embedded in reader.embedded_signatures:
@@ -384,21 +385,16 @@ class PadesEngine:
             is_timestamp = embedded.sig_object.get("/Type") == "/DocTimeStamp"
             try:
                 signer_cert = embedded.signer_cert
-                if is_timestamp or not check_trust:
-                    intact, valid = validate_sig_integrity(
-                        embedded.signer_info,
-                        signer_cert,
-                        expected_content_type="tst_info" if is_timestamp else "data",
-                        actual_digest=embedded.compute_digest(),
-                    )
-                    trusted = False
-                else:
-                    # skip_diff: the full modification analysis is the validator's job.
-                    status = await async_validate_pdf_signature(
-                        embedded, signer_validation_context=self._validation_context(),
-                        skip_diff=True,
-                    )
-                    intact, valid, trusted = status.intact, status.valid, status.trusted
+                intact, valid = validate_sig_integrity(
+                    embedded.signer_info,
+                    signer_cert,
+                    expected_content_type="tst_info" if is_timestamp else "data",
+                    actual_digest=embedded.compute_digest(),
+                )
+                trusted = (
+                    check_trust and not is_timestamp
+                    and await self._certificate_trusted(signer_cert, embedded.other_embedded_certs)
+                )
             except (PdfError, ValueError, KeyError, SigningError) as exc:
                 raise BrokenExistingSignature(
                     f"signature field {name!r}: cannot be verified ({type(exc).__name__}: {exc})"
@@ -419,6 +415,28 @@ class PadesEngine:
                 )
             )
         return result
+
+    async def _certificate_trusted(
+        self, certificate: asn1_x509.Certificate, other_certs: list[asn1_x509.Certificate]
+    ) -> bool:
+        """Whether ``certificate`` validates now for signing (cached with the context)."""
+        context = self._validation_context()
+        verdicts = getattr(self._local, "verdicts", None)
+        if verdicts is None or verdicts.get("context") is not context:
+            verdicts = self._local.verdicts = {"context": context}
+        key = certificate.sha256
+        if key not in verdicts:
+            validator = CertificateValidator(
+                certificate, intermediate_certs=other_certs, validation_context=context
+            )
+            try:
+                await validator.async_validate_usage({"digital_signature"})
+                verdicts[key] = True
+            except (cv_errors.PathBuildingError, cv_errors.PathValidationError,
+                    cv_errors.InvalidCertificateError, cv_errors.RevokedError,
+                    cv_errors.ExpiredError):
+                verdicts[key] = False
+        return verdicts[key]
 
     async def check_signer(self, signer: SignerProfile) -> None:
         """Refuse an expired, revoked or untrusted signer certificate (cached 5 minutes)."""
