@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from services.chassis.events import Event
 from services.chassis.text import fold
-from services.registry.adapters.orm import attachments, book_counters, documents, history
+from services.registry.adapters.orm import (
+    attachments,
+    documents,
+    history,
+)
 from services.registry.domain.record import Attachment
 from services.registry.domain.status import HistoryEntry, ProcessingStatus
 
@@ -27,6 +31,22 @@ WITHDRAWN_STATUSES = (
     ProcessingStatus.RECALLED.value,
     ProcessingStatus.DELETED.value,
 )
+# Built once: constructing a 40-column INSERT per call costs more CPU than executing it.
+_INSERT_DOCUMENT = documents.insert().returning(documents)
+_ALLOCATE_NUMBER = sa.text(
+    "SELECT previous, allocated, number_and_symbol FROM registry.allocate_number("
+    ":document, :agency, :book, :year, :suffix, :document_date, :status, :updated_at, "
+    ":event_id, :topic, :type, :source, :dataschema, :time, :payload_head)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    previous: int  # the counter before this allocation
+    number: int
+    number_and_symbol: str | None
+
+
 # The arrival date in Vietnam: what "received in the period" means.
 _ARRIVAL_DAY = sa.cast(sa.func.timezone("Asia/Ho_Chi_Minh", documents.c.received_at), sa.Date)
 _COMPLETED_DAY = sa.cast(sa.func.timezone("Asia/Ho_Chi_Minh", documents.c.completed_at), sa.Date)
@@ -59,8 +79,9 @@ class DocumentRepository:
 
     # -- documents ---------------------------------------------------------------------------
 
-    def insert(self, values: dict[str, Any]) -> None:
-        self.session.execute(documents.insert().values(**values))
+    def insert(self, values: dict[str, Any]) -> Any:
+        """Insert one document; returns the stored row (defaults and ``seq`` filled in)."""
+        return self.session.execute(_INSERT_DOCUMENT, values).one()
 
     def update(self, document_uuid: str, values: dict[str, Any]) -> None:
         self.session.execute(
@@ -147,38 +168,50 @@ class DocumentRepository:
 
     # -- numbering ---------------------------------------------------------------------------
 
-    def lock_counter(self, agency_code: str, book: str, year: int) -> int:
-        """Lock the book's counter row (creating it at 0 on first use); return its last number.
+    def allocate_number(
+        self,
+        document_uuid: str,
+        agency_code: str,
+        book: str,
+        year: int,
+        *,
+        symbol_suffix: str | None,
+        document_date: date | None,
+        status: str | None,
+        updated_at: datetime,
+        event_head: Event,
+    ) -> Allocation:
+        """Take the book's next number and record it — one call, see migration registry_0002.
 
-        The row lock is held until the transaction ends, so concurrent allocators of the same
-        book — in this process or another replica — queue here, and a rollback releases the
-        lock without having moved the counter: no gap, no duplicate.
+        ``SELECT … FOR UPDATE`` on the (agency, book, year) counter row (created at 0 on first
+        use) queues concurrent allocators of the same book — in this process or another
+        replica — until this transaction ends; a rollback releases the lock without having
+        moved the counter, so there is no gap and no duplicate. The same call writes the number
+        (and, for outgoing documents, ``số/ký hiệu`` = number + ``symbol_suffix``) on the
+        document and the ``number_assigned`` event, whose payload is ``event_head.data``
+        followed by the number and symbol fields.
         """
-        self.session.execute(
-            insert(book_counters)
-            .values(agency_code=agency_code, book=book, year=year, last_number=0)
-            .on_conflict_do_nothing(index_elements=["agency_code", "book", "year"])
-        )
-        return self.session.execute(
-            sa.select(book_counters.c.last_number)
-            .where(
-                book_counters.c.agency_code == agency_code,
-                book_counters.c.book == book,
-                book_counters.c.year == year,
-            )
-            .with_for_update()
-        ).scalar_one()
-
-    def set_counter(self, agency_code: str, book: str, year: int, last_number: int) -> None:
-        self.session.execute(
-            book_counters.update()
-            .where(
-                book_counters.c.agency_code == agency_code,
-                book_counters.c.book == book,
-                book_counters.c.year == year,
-            )
-            .values(last_number=last_number)
-        )
+        row = self.session.execute(
+            _ALLOCATE_NUMBER,
+            {
+                "document": document_uuid,
+                "agency": agency_code,
+                "book": book,
+                "year": year,
+                "suffix": symbol_suffix,
+                "document_date": document_date,
+                "status": status,
+                "updated_at": updated_at,
+                "event_id": event_head.id,
+                "topic": event_head.topic,
+                "type": event_head.type,
+                "source": event_head.source,
+                "dataschema": event_head.dataschema,
+                "time": event_head.time,
+                "payload_head": event_head.data,
+            },
+        ).one()
+        return Allocation(row.previous, row.allocated, row.number_and_symbol)
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -73,7 +73,7 @@ class RegistryService:
         issue_date = messages.parse_date(request.issue_date, "issue_date")
         attachments = use_cases.store_attachments(self.blobs, request.document.attachments)
         with self.uow() as uow:
-            document_uuid = use_cases.register_outgoing(
+            registered = use_cases.register_outgoing(
                 uow,
                 self.directory,
                 request.document,
@@ -83,7 +83,7 @@ class RegistryService:
                 issue_date=issue_date,
             )
             uow.commit()
-        return self._document(document_uuid)
+        return self._document(registered.id)
 
     @rpc
     def AssignNumber(

@@ -113,8 +113,8 @@ def _type_and_subject(row: Any) -> str:
 def _signer(row: Any) -> str:
     signer = row.signer or {}
     line = " ".join(p for p in (signer.get("authority"), signer.get("on_behalf_of")) if p)
-    parts = [p for p in (line, signer.get("title"), signer.get("full_name")) if p]
-    return " ".join(parts)
+    # One line each (authority, title, name): the printed book shows them stacked.
+    return "\n".join(p for p in (line, signer.get("title"), signer.get("full_name")) if p)
 
 
 def _outgoing_row(row: Any) -> tuple[str, ...]:
@@ -160,12 +160,17 @@ def render(book: RegisterBook, fmt: str) -> bytes:
     raise BookExportError(f"format {fmt!r} is not pdf, csv or xlsx")
 
 
+def _flat(row: tuple[str, ...]) -> list[str]:
+    """Spreadsheet cells on one line (the PDF stacks the signer's lines)."""
+    return [value.replace("\n", " ") for value in row]
+
+
 def render_csv(book: RegisterBook) -> bytes:
     """UTF-8 with BOM so spreadsheet programs detect the Vietnamese text."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(book.columns)
-    writer.writerows(book.rows)
+    writer.writerows(_flat(row) for row in book.rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -184,7 +189,7 @@ def render_xlsx(book: RegisterBook) -> bytes:
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     sheet["A1"].font = Font(bold=True, size=14)
     for row in book.rows:
-        sheet.append(list(row))
+        sheet.append(_flat(row))
     for index, width in enumerate(
         _OUTGOING_WIDTHS if book.kind is Direction.OUTGOING else _INCOMING_WIDTHS, start=1
     ):
@@ -240,7 +245,7 @@ def render_pdf(book: RegisterBook) -> bytes:
 
     def para(text: str, style: ParagraphStyle = cell) -> Paragraph:
         escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return Paragraph(escaped, style)
+        return Paragraph(escaped.replace("\n", "<br/>"), style)
 
     usable = page_size[0] - 2 * margin
     widths = _OUTGOING_WIDTHS if book.kind is Direction.OUTGOING else _INCOMING_WIDTHS

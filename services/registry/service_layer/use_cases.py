@@ -29,9 +29,14 @@ from services.registry.domain.assignment import Assignee, Assignment, Assignment
 from services.registry.domain.calendar import WorkingCalendar
 from services.registry.domain.classification import Confidentiality
 from services.registry.domain.record import Attachment, DocumentRecord
-from services.registry.domain.register_books import Direction, NumberingRule, RegisterBookKey
+from services.registry.domain.register_books import (
+    VIETNAM,
+    Direction,
+    NumberingRule,
+    RegisterBookKey,
+)
 from services.registry.domain.status import ProcessingStatus, initial_entry, transition
-from services.registry.domain.symbols import DocumentSymbol
+from services.registry.domain.symbols import DocumentSymbol, format_number
 from services.registry.service_layer import messages
 from services.registry.service_layer.directory import AgencyDirectory
 
@@ -160,13 +165,36 @@ def _integrity_to_error(exc: IntegrityError, record: DocumentRecord) -> Exceptio
     return exc
 
 
-def _allocate(repo: DocumentRepository, agency: str, book: RegisterBookKey) -> int:
-    name = book_text(book)
-    last = repo.lock_counter(agency, name, book.year)
-    number = RULE.next_number(last)
-    RULE.check_allocation(book, last, number)
-    repo.set_counter(agency, name, book.year, number)
-    return number
+def _allocate(
+    repo: DocumentRepository,
+    book: RegisterBookKey,
+    document_uuid: str,
+    head: pb.NumberAssigned,
+    *,
+    symbol_suffix: str | None = None,
+    document_date: date | None = None,
+    status: str | None = None,
+    now: datetime,
+) -> tuple[int, str | None]:
+    """Number the document in its book, with its event, under the book's counter lock.
+
+    ``head`` is the event without number and symbol (the database adds them). Returns the
+    number and the symbol the database wrote.
+    """
+    event = _event("number_assigned", document_uuid, head)
+    allocation = repo.allocate_number(
+        document_uuid,
+        book.agency_code,
+        book_text(book),
+        book.year,
+        symbol_suffix=symbol_suffix,
+        document_date=document_date,
+        status=status,
+        updated_at=now,
+        event_head=event,
+    )
+    RULE.check_allocation(book, allocation.previous, allocation.number)
+    return allocation.number, allocation.number_and_symbol
 
 
 # -- outgoing ------------------------------------------------------------------------------------
@@ -175,7 +203,7 @@ def _allocate(repo: DocumentRepository, agency: str, book: RegisterBookKey) -> i
 @dataclass(frozen=True, slots=True)
 class Registered:
     id: str
-    row: Any
+    number: int | None  # set when the document was numbered in the same transaction
 
 
 def register_outgoing(
@@ -187,7 +215,7 @@ def register_outgoing(
     actor: str,
     now: datetime,
     issue_date: date | None = None,
-) -> str:
+) -> Registered:
     """Record an outgoing draft; with ``issue_date`` also number it in the same transaction."""
     agency = directory.get(message.agency_code, "document.agency_code")
     record = messages.record_from_pb(
@@ -208,7 +236,7 @@ def register_outgoing(
     document_uuid = str(uuid.uuid4())
     _check_unique(repo, record, None, symbol=False)
     try:
-        repo.insert(
+        stored = repo.insert(
             {
                 **row,
                 "id": document_uuid,
@@ -222,19 +250,17 @@ def register_outgoing(
         repo.add_attachments(document_uuid, record.attachments)
     except IntegrityError as exc:
         raise _integrity_to_error(exc, record) from exc
-    stored = repo.get(document_uuid)
     uow.publish(
         _event(
             "registered",
             document_uuid,
-            pb.DocumentRegistered(
-                document=messages.row_to_pb(stored, list(attachments_rows(repo, document_uuid)))
-            ),
+            pb.DocumentRegistered(document=messages.row_to_pb(stored, list(record.attachments))),
         )
     )
+    number = None
     if issue_date is not None:
-        _number(uow, repo, agency.abbreviation, document_uuid, issue_date, actor, now)
-    return document_uuid
+        number = _number(uow, repo, agency.abbreviation, stored, issue_date, actor, now)
+    return Registered(document_uuid, number)
 
 
 def attachments_rows(repo: DocumentRepository, document_uuid: str) -> list[Any]:
@@ -249,7 +275,7 @@ def assign_number(
     *,
     actor: str,
     now: datetime,
-) -> None:
+) -> int:
     """The clerk numbers and dates a signed outgoing document (NĐ 30/2020 Điều 15)."""
     repo = DocumentRepository(uow.session)
     row = repo.get(document_uuid, for_update=True)
@@ -267,19 +293,20 @@ def assign_number(
             field="id",
         )
     agency = directory.get(row.agency_code, "agency_code")
-    _number(uow, repo, agency.abbreviation, document_uuid, issue_date, actor, now)
+    return _number(uow, repo, agency.abbreviation, row, issue_date, actor, now)
 
 
 def _number(
     uow: UnitOfWork,
     repo: DocumentRepository,
     agency_abbreviation: str,
-    document_uuid: str,
+    row: Any,
     issue_date: date,
     actor: str,
     now: datetime,
-) -> None:
-    row = repo.get(document_uuid)
+) -> int:
+    """Number the draft ``row`` (already written in this transaction); returns the number."""
+    document_uuid = str(row.id)
     document_type = messages.CATALOGUE.by_key(row.document_type)
     confidentiality = Confidentiality(row.confidentiality)
     book = RULE.book_for_outgoing(
@@ -310,54 +337,44 @@ def _number(
 
     symbol_for(1)  # refuse a bad abbreviation before taking the counter lock
     # Everything that can fail on input is checked; now the short critical section.
-    number = _allocate(repo, row.agency_code, book)
-    symbol = symbol_for(number)
-    key = f"{row.agency_code}|{book.year}|{symbol.text.replace(' ', '')}"
+    first = symbol_for(1).text
+    suffix = first[len(format_number(1)) :]  # "/QĐ-UBND", "/2026/QĐ-UBND", "/UBND-VX"
+    head = pb.NumberAssigned(
+        id=document_uuid,
+        agency_code=row.agency_code,
+        book=book_text(book),
+        year=book.year,
+        issue_date=issue_date.isoformat(),
+        actor=actor,
+        direction=pb.DIRECTION_OUTGOING,
+    )
     try:
-        repo.update(
+        number, written = _allocate(
+            repo,
+            book,
             document_uuid,
-            {
-                "book": book_text(book),
-                "year": book.year,
-                "number": number,
-                "number_and_symbol": symbol.text,
-                "document_date": issue_date,
-                "status": messages.ISSUED,
-                "uniqueness_key": key,
-                "updated_at": now,
-                "version": row.version + 1,
-            },
+            head,
+            symbol_suffix=suffix,
+            document_date=issue_date,
+            status=messages.ISSUED,
+            now=now,
         )
     except IntegrityError as exc:
         if is_unique_violation(exc, "documents_uniqueness"):
             raise AlreadyExists(
-                f"{row.agency_code} already issued {symbol.text} in {book.year}",
+                f"{row.agency_code} already issued this số/ký hiệu in {book.year}",
                 field="number_and_symbol",
             ) from exc
         if is_unique_violation(exc, "documents_book_number"):
             raise AlreadyExists(
-                f"number {number} of book {book} is already used (the counter and the book "
+                f"the next number of book {book} is already used (the counter and the book "
                 "disagree; numbers are never reused)",
                 field="number",
             ) from exc
         raise
-    uow.publish(
-        _event(
-            "number_assigned",
-            document_uuid,
-            pb.NumberAssigned(
-                id=document_uuid,
-                agency_code=row.agency_code,
-                book=book_text(book),
-                year=book.year,
-                number=number,
-                number_and_symbol=symbol.text,
-                issue_date=issue_date.isoformat(),
-                actor=actor,
-                direction=pb.DIRECTION_OUTGOING,
-            ),
-        )
-    )
+    if written != symbol_for(number).text:  # the database and the domain must agree
+        raise RuntimeError(f"symbol {written!r} written, {symbol_for(number).text!r} expected")
+    return number
 
 
 # -- incoming ------------------------------------------------------------------------------------
@@ -404,7 +421,7 @@ def register_incoming(
     document_uuid = str(uuid.uuid4())
     row = messages.record_to_row(incoming)
     try:
-        repo.insert(
+        stored = repo.insert(
             {
                 **row,
                 "id": document_uuid,
@@ -416,37 +433,29 @@ def register_incoming(
         )
         repo.add_attachments(document_uuid, incoming.attachments)
         repo.append_history(document_uuid, first)
-        number = _allocate(repo, incoming.agency_code, book)
-        repo.update(document_uuid, {"book": book_text(book), "year": book.year, "number": number})
     except IntegrityError as exc:
         raise _integrity_to_error(exc, incoming) from exc
-    stored = repo.get(document_uuid)
+    # The registration event carries the record; the số đến follows in number_assigned.
     uow.publish(
         _event(
             "registered",
             document_uuid,
-            pb.DocumentRegistered(
-                document=messages.row_to_pb(stored, attachments_rows(repo, document_uuid))
-            ),
+            pb.DocumentRegistered(document=messages.row_to_pb(stored, list(incoming.attachments))),
         )
     )
-    uow.publish(
-        _event(
-            "number_assigned",
-            document_uuid,
-            pb.NumberAssigned(
-                id=document_uuid,
-                agency_code=incoming.agency_code,
-                book=book_text(book),
-                year=book.year,
-                number=number,
-                number_and_symbol=incoming.number_and_symbol or "",
-                issue_date=received_at.date().isoformat(),
-                actor=actor,
-                direction=pb.DIRECTION_INCOMING,
-            ),
-        )
+    head = pb.NumberAssigned(
+        id=document_uuid,
+        agency_code=incoming.agency_code,
+        book=book_text(book),
+        year=book.year,
+        issue_date=received_at.astimezone(VIETNAM).date().isoformat(),
+        actor=actor,
+        direction=pb.DIRECTION_INCOMING,
     )
+    try:
+        _allocate(repo, book, document_uuid, head, now=now)
+    except IntegrityError as exc:
+        raise _integrity_to_error(exc, incoming) from exc
     return document_uuid
 
 
