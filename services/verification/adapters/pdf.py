@@ -53,7 +53,9 @@ from pyhanko_certvalidator.registry import SimpleTrustManager
 from services.certificates.identity import read_subject
 from services.chassis.errors import InvalidArgument, ResourceExhausted
 from services.identifiers.domain.codes import AgencyCode, InvalidAgencyCode
+from services.signing.adapters import pdf_speedups
 from services.signing.adapters.sample_document import DATE_FIELD, NUMBER_FIELD
+from services.verification.adapters import speedups
 from services.verification.adapters.truststore import TrustStore
 from services.verification.domain.model import (
     CertificateInfo,
@@ -73,6 +75,12 @@ from services.verification.domain.rules import (
     role_checks,
     summaries,
 )
+
+# pyHanko reads every /Contents hex string byte by byte; the signing service's reader gives
+# the same objects and errors in chunks (tested in tests/unit/signing). Name preparation is
+# memoised (speedups.py). Both are behaviour-identical.
+pdf_speedups.install()
+speedups.install()
 
 logger = logging.getLogger(__name__)
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -461,13 +469,17 @@ class PdfVerifier:
         document_timestamps = [
             (sig.signed_revision, sig) for sig in embedded_signatures if _is_doc_timestamp(sig)
         ]
+        # Timestamps are judged now; one context serves all of this document's tokens.
+        now_context = self._context(material, embedded, None)
         results: list[SignatureResult] = []
         for sig in embedded_signatures:
             if _is_doc_timestamp(sig):
-                results.append(await self._document_timestamp(sig, material, embedded))
+                results.append(await self._document_timestamp(sig, now_context))
             else:
                 results.append(
-                    await self._signature(reader, sig, material, embedded, document_timestamps)
+                    await self._signature(
+                        reader, sig, material, embedded, now_context, document_timestamps
+                    )
                 )
         facts = [
             SignerFacts(r.field_name, r.role, r.certificate.agency_code if r.certificate else None)
@@ -478,16 +490,14 @@ class PdfVerifier:
         return results, role_checks(facts, sender, role_policy)
 
     async def _document_timestamp(
-        self, sig: EmbeddedPdfSignature, material: TrustMaterial, embedded: _Embedded
+        self, sig: EmbeddedPdfSignature, context: ValidationContext
     ) -> SignatureResult:
         checks: list[Check] = []
         time = None
         certificate = None
         try:
             certificate = certificate_info(sig.signer_cert)
-            status = await async_validate_pdf_timestamp(
-                sig, validation_context=self._context(material, embedded, None)
-            )
+            status = await async_validate_pdf_timestamp(sig, validation_context=context)
             time = _vietnam(status.timestamp)
             checks.extend(_integrity_checks(status))
             if status.intact and status.valid:
@@ -512,6 +522,7 @@ class PdfVerifier:
         sig: EmbeddedPdfSignature,
         material: TrustMaterial,
         embedded: _Embedded,
+        ts_context: ValidationContext,
         document_timestamps: Sequence[tuple[int, EmbeddedPdfSignature]],
     ) -> SignatureResult:
         checks: list[Check] = []
@@ -534,7 +545,6 @@ class PdfVerifier:
             claimed = sig.self_reported_timestamp
             moment = ts_time or claimed
             context = self._context(material, embedded, moment)
-            ts_context = self._context(material, embedded, None)
             status = await async_validate_pdf_signature(
                 sig, signer_validation_context=context, ts_validation_context=ts_context
             )
