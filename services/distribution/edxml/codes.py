@@ -84,27 +84,50 @@ STATUS_CODE_NAMES: dict[StatusCode, str] = {
     StatusCode.RECALL_REFUSED: "Từ chối thu hồi / cập nhật",
 }
 
-# The registry's delivery status names (the registry service stores these strings). One edXML
-# status code per registry status and back: the mapping is a bijection, tested as such.
-STATUS_CODE_TO_REGISTRY_STATUS: dict[StatusCode, str] = {
+# The registry's processing statuses (``services.registry.domain.status.ProcessingStatus``
+# values, stored as these strings). 15 (agreed to a recall) moves a received document to
+# "recalled"; 16 (refused) changes nothing, so it has no registry status. Each registry status
+# but "deleted" (local only, no code) has exactly one code to report it with.
+STATUS_CODE_TO_REGISTRY_STATUS: dict[StatusCode, str | None] = {
     StatusCode.ARRIVED: "arrived",
     StatusCode.REJECTED: "rejected",
     StatusCode.ACCEPTED: "accepted",
     StatusCode.ASSIGNED: "assigned",
-    StatusCode.PROCESSING: "processing",
+    StatusCode.PROCESSING: "in_progress",
     StatusCode.COMPLETED: "completed",
     StatusCode.RECALLED: "recalled",
-    StatusCode.RECALL_AGREED: "recall_agreed",
-    StatusCode.RECALL_REFUSED: "recall_refused",
+    StatusCode.RECALL_AGREED: "recalled",
+    StatusCode.RECALL_REFUSED: None,
 }
 
+# The code a receiver reports a registry status with; "recalled" is reported as 13 by the
+# sender's side and answered with 15, so the table keeps 13 (the status's own code).
 REGISTRY_STATUS_TO_STATUS_CODE: dict[str, StatusCode] = {
-    registry: code for code, registry in STATUS_CODE_TO_REGISTRY_STATUS.items()
+    "arrived": StatusCode.ARRIVED,
+    "rejected": StatusCode.REJECTED,
+    "accepted": StatusCode.ACCEPTED,
+    "assigned": StatusCode.ASSIGNED,
+    "in_progress": StatusCode.PROCESSING,
+    "completed": StatusCode.COMPLETED,
+    "recalled": StatusCode.RECALLED,
 }
 
+# Answers to a recall (13) or to an update/replace notice, not statuses of their own.
+RECALL_ANSWERS: frozenset[StatusCode] = frozenset(
+    {StatusCode.RECALL_AGREED, StatusCode.RECALL_REFUSED}
+)
 
-def registry_status_for(code: StatusCode | str) -> str:
-    """The registry status of an edXML status code (``"01"`` → ``"arrived"``)."""
+# Registry ``Urgency`` is valued by the edXML priority code: ``Urgency(Priority.X.value)``.
+URGENT_PRIORITIES: frozenset[Priority] = frozenset(
+    {Priority.VERY_URGENT, Priority.EXPRESS, Priority.EXPRESS_SCHEDULED}
+)
+
+
+def registry_status_for(code: StatusCode | str) -> str | None:
+    """The registry status an edXML status code leads to (``"01"`` → ``"arrived"``).
+
+    ``None`` for 16 (recall refused): the document keeps the status it had.
+    """
     return STATUS_CODE_TO_REGISTRY_STATUS[StatusCode(code)]
 
 
@@ -117,3 +140,8 @@ def status_code_for(registry_status: str) -> StatusCode:
             f"registry_status: {registry_status!r} has no edXML status code; known: "
             f"{', '.join(sorted(REGISTRY_STATUS_TO_STATUS_CODE))}"
         ) from None
+
+
+def recall_answer(agreed: bool) -> StatusCode:
+    """The code a receiver answers a recall (13) or update/replace notice with: 15 or 16."""
+    return StatusCode.RECALL_AGREED if agreed else StatusCode.RECALL_REFUSED

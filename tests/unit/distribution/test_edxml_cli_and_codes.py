@@ -70,13 +70,23 @@ def test_dirty_sample_reports_on_stderr(capsys) -> None:
     assert _run(["edxml", "parse", "--strict", str(SAMPLES / "edoc_new.edxml")]) == 1
 
 
-def test_status_mapping_is_a_bijection_over_all_codes() -> None:
+def test_status_mapping_covers_every_code_and_the_registry_statuses() -> None:
+    from services.registry.domain.status import EdxmlStatusCode, ProcessingStatus
+
     assert set(STATUS_CODE_TO_REGISTRY_STATUS) == set(StatusCode)
-    assert len(REGISTRY_STATUS_TO_STATUS_CODE) == len(StatusCode)
+    # Every registry status but the local "deleted" is reported with exactly one code …
+    reportable = {s.value for s in ProcessingStatus} - {"deleted"}
+    assert set(REGISTRY_STATUS_TO_STATUS_CODE) == reportable
+    for registry_status, code in REGISTRY_STATUS_TO_STATUS_CODE.items():
+        assert registry_status_for(code) == registry_status
+        # … and agrees with the registry's own table (until the registry imports this one).
+        assert ProcessingStatus(registry_status).edxml_code == EdxmlStatusCode(code.value)
     for code in StatusCode:
-        assert status_code_for(registry_status_for(code)) is code
         assert STATUS_CODE_NAMES[code]
     assert registry_status_for("03") == "accepted"
+    assert registry_status_for("05") == "in_progress"
+    assert registry_status_for("15") == "recalled"
+    assert registry_status_for("16") is None
     assert StatusCode.COMPLETED.vietnamese.startswith("Đã xử lý xong")
     with pytest.raises(ValueError, match="registry_status"):
         status_code_for("lost")
