@@ -59,9 +59,9 @@ def _incoming(agency: str, **changes) -> pb.Document:
         document_type="cong_van",
         subject="Về việc báo cáo tình hình thực hiện dự toán ngân sách",
         number_and_symbol=f"{next(_serial)}/STC-NS",
-        document_date="2026-11-16",
+        document_date="2026-11-12",
         sender=pb.Party(name="Sở Tài chính", agency_code=PROVINCE_FINANCE),
-        received_at="2026-11-20T18:30:00+07:00",  # Friday after office hours
+        received_at="2026-11-13T18:30:00+07:00",  # Friday after office hours
     )
     for name, value in changes.items():
         setattr(document, name, value)
@@ -254,12 +254,12 @@ def test_unknown_record_is_not_found(registry):
 
 def test_arrival_numbers_are_continuous_and_count_from_the_next_working_period(registry, agency):
     first = _arrive(registry, agency)
-    second = _arrive(registry, agency, received_at="2026-11-23T09:00:00+07:00")
+    second = _arrive(registry, agency, received_at="2026-11-16T09:00:00+07:00")
     assert (first.arrival_number, second.arrival_number) == (1, 2)
     assert first.book == "incoming" and first.status == pb.STATUS_ARRIVED
     # Friday 18:30 counts from Monday 07:30 (QĐ 36/2013 Long An Điều 9 khoản 2).
-    assert first.effective_received_at == "2026-11-23T07:30:00+07:00"
-    assert second.effective_received_at == "2026-11-23T09:00:00+07:00"
+    assert first.effective_received_at == "2026-11-16T07:30:00+07:00"
+    assert second.effective_received_at == "2026-11-16T09:00:00+07:00"
 
 
 def test_the_same_document_arriving_twice_is_already_exists(registry, agency):
@@ -380,9 +380,9 @@ def test_assignment_one_lead_due_in_working_days_and_version_check(registry, age
         )
     )
     assert assigned.status == pb.STATUS_ASSIGNED
-    # Effective arrival Monday 2026-11-23 07:30; 5 working days later is Monday 2026-11-30.
-    assert assigned.due_date == "2026-11-30"
-    assert [a.due_date for a in assigned.assignees] == ["2026-11-30", "2026-11-30"]
+    # Effective arrival Monday 2026-11-16 07:30; 5 working days later is Monday 2026-11-23.
+    assert assigned.due_date == "2026-11-23"
+    assert [a.due_date for a in assigned.assignees] == ["2026-11-23", "2026-11-23"]
     code, _, field = _error(
         lambda: registry.Transition(
             pb.TransitionRequest(
@@ -444,7 +444,7 @@ def test_statistics_count_sent_received_on_time_and_overdue(registry, agency):
     overdue = registry.RegisterIncoming(
         pb.RegisterIncomingRequest(document=_incoming(agency), due_in_working_days=1)
     )
-    assert overdue.due_date == "2026-11-24"
+    assert overdue.due_date == "2026-11-17"
     recalled = _arrive(registry, agency)
     _move(registry, recalled.id, _S.RECALLED)
     stats = registry.GetStatistics(
@@ -475,3 +475,43 @@ def test_export_book_through_grpc(registry, agency):
         )
     )  # fmt: skip
     assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, "month")
+
+
+def test_every_change_publishes_its_event_in_the_outbox(registry, agency, engine):
+    issued = registry.RegisterOutgoing(
+        pb.RegisterOutgoingRequest(document=_outgoing(agency), issue_date="2026-11-09", actor="vt")
+    )
+    arrived = _arrive(registry, agency)
+    _move(registry, arrived.id, _S.RECALLED)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT key, type, payload FROM registry.outbox WHERE key IN (:a, :b) "
+                    "ORDER BY seq"),
+            {"a": issued.id, "b": arrived.id},
+        ).all()  # fmt: skip
+    prefix = "vn.lienthong.registry.document."
+    assert [(r.key, r.type.removeprefix(prefix)) for r in rows] == [
+        (issued.id, "registered"),
+        (issued.id, "number_assigned"),
+        (arrived.id, "registered"),
+        (arrived.id, "number_assigned"),
+        (arrived.id, "recalled"),
+    ]
+    # number_assigned is completed by the database (number and symbol appended to the
+    # client's fields): it must parse as a whole, correct message.
+    outgoing = pb.NumberAssigned.FromString(rows[1].payload)
+    assert (outgoing.number, outgoing.number_and_symbol) == (1, "01/QĐ-UBND")
+    assert (outgoing.id, outgoing.agency_code, outgoing.book, outgoing.year) == (
+        issued.id, agency, "outgoing", 2026,
+    )  # fmt: skip
+    assert (outgoing.issue_date, outgoing.actor) == ("2026-11-09", "vt")
+    incoming = pb.NumberAssigned.FromString(rows[3].payload)
+    assert (incoming.number, incoming.number_and_symbol, incoming.direction) == (
+        1, arrived.number_and_symbol, pb.DIRECTION_INCOMING,
+    )  # fmt: skip
+    registered = pb.DocumentRegistered.FromString(rows[0].payload)
+    assert registered.document.subject == issued.subject
+    recalled = pb.StatusChanged.FromString(rows[4].payload)
+    assert (recalled.entry.from_status, recalled.entry.to_status) == (
+        pb.STATUS_ARRIVED, pb.STATUS_RECALLED,
+    )  # fmt: skip
