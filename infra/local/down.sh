@@ -38,24 +38,28 @@ stop_postgres() {
 stop_kafka() {
     local started pid_file="$LT_VAR_DIR/kafka/kafka.pid" pid
     started=$(lt_now_ms)
-    pid=$(cat "$pid_file" 2>/dev/null || true)
-    if [[ ! "$pid" =~ ^[0-9]+$ ]] || ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null \
-        | grep -qF "kafka.Kafka $LT_VAR_DIR/kafka/server.properties"; then
+    if ! pid=$(lt_kafka_pid "$LT_VAR_DIR/kafka"); then
         rm -f "$pid_file"
         lt_summary "kafka      not running"
         return 0
     fi
     kill -TERM "$pid" 2>/dev/null || true
-    # Poll for exit; a controlled shutdown of a single node normally takes a few seconds.
-    local deadline=$((SECONDS + 60))
+    # Poll for exit; a controlled shutdown of a single node normally takes a few seconds (the
+    # first one after a format also writes the class-data-sharing archive, see up.sh).
+    local deadline=$((SECONDS + 60)) killed=false
     while kill -0 "$pid" 2>/dev/null; do
-        if ((SECONDS >= deadline)); then
+        if ((SECONDS >= deadline)) && ! $killed; then
             lt_log "kafka: pid $pid ignored SIGTERM for 60 s; sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
+            killed=true
         fi
         sleep 0.1
     done
     rm -f "$pid_file"
+    local archive="$LT_VAR_DIR/kafka/kafka.jsa"
+    if [[ -f "$archive.new" ]]; then
+        if $killed; then rm -f "$archive.new"; else mv -f "$archive.new" "$archive"; fi
+    fi
     lt_summary "kafka      stopped  ($(lt_elapsed "$started"))"
 }
 

@@ -122,6 +122,35 @@ lt_lock_profile() {
     fi
 }
 
+# Prints the pid of the Kafka broker running with <server.properties>, if any. The pid file is
+# tried first; if it is missing or stale, /proc is searched for that exact command line, so a
+# lost pid file cannot leave an orphan broker holding the profile's ports.
+lt_kafka_pid() {  # lt_kafka_pid <kafka dir>
+    local kafka_dir=$1 pid candidate
+    pid=$(cat "$kafka_dir/kafka.pid" 2>/dev/null || true)
+    if [[ "$pid" =~ ^[0-9]+$ ]] && lt_is_kafka_of "$pid" "$kafka_dir"; then
+        printf '%s\n' "$pid"
+        return 0
+    fi
+    for candidate in /proc/[0-9]*; do
+        if lt_is_kafka_of "${candidate#/proc/}" "$kafka_dir"; then
+            printf '%s\n' "${candidate#/proc/}"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# True when <pid> is a JVM running kafka.Kafka with <kafka dir>/server.properties (a recycled
+# pid, or a `grep` for that path, is not).
+lt_is_kafka_of() {  # lt_is_kafka_of <pid> <kafka dir>
+    local pid=$1 kafka_dir=$2 arguments=()
+    mapfile -d '' -t arguments <"/proc/$pid/cmdline" 2>/dev/null || return 1
+    [[ ${#arguments[@]} -ge 3 && "${arguments[0]##*/}" == java ]] || return 1
+    [[ "${arguments[-2]}" == kafka.Kafka \
+        && "${arguments[-1]}" == "$kafka_dir/server.properties" ]]
+}
+
 # Runs a PostgreSQL server binary. PostgreSQL refuses to run as root, so root runs it as the
 # `postgres` OS user (created by the Debian package); any other user simply runs it as itself.
 lt_as_postgres() {

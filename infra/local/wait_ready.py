@@ -113,7 +113,8 @@ def poll_until(
         if give_up_reason is not None:
             raise NotReadyError(f"{what}: {give_up_reason} (last error: {last_error!r})")
         if time.monotonic() >= deadline:
-            raise NotReadyError(f"{what}: not ready after {timeout_s:.0f} s ({last_error!r})")
+            waited = f"after {timeout_s:.0f} s " if timeout_s > 0 else ""
+            raise NotReadyError(f"{what}: failed {waited}with {last_error!r}")
         time.sleep(POLL_INTERVAL_S)
 
 
@@ -251,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     hsm_parser.add_argument("--user-pin-env", default="LT_HSM_USER_PIN",
                             help="environment variable holding the user PIN (kept off argv)")
     hsm_parser.add_argument("--expect-serial", help="serial softhsm2-util reported")
-    hsm_parser.add_argument("--timeout", type=float, default=10.0, help="seconds")
+    # SoftHSM is a library, not a server: nothing comes up later, so one attempt (timeout 0)
+    # is the default and a wrong PIN or label fails at once.
+    hsm_parser.add_argument("--timeout", type=float, default=0.0, help="seconds")
 
     args = parser.parse_args(argv)
     try:
