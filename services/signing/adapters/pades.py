@@ -47,6 +47,7 @@ from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.pkcs11 import PKCS11Signer
+from pyhanko.sign.signers.pdf_signer import DSSContentSettings
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.validation.generic_cms import validate_sig_integrity
 from pyhanko.stamp import StaticStampStyle, TextStampStyle
@@ -94,6 +95,10 @@ DEFAULT_MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 # pyHanko's dry-run estimate, see PadesEngine._sign.
 SIGNATURE_BYTES_RESERVED = 16_384
 SIGNER_CHECK_TTL_SECONDS = 300.0
+# PAdES baseline B-LT needs the certificates and CRLs in the DSS, not per-signature VRI
+# dictionaries (ETSI EN 319 142-1 §5.4.2: VRI is optional); skipping them saves a digest and
+# a dictionary per signature.
+_DSS_SETTINGS = DSSContentSettings(include_vri=False)
 
 
 class CopyForm(StrEnum):
@@ -587,6 +592,7 @@ class PadesEngine:
             docmdp_permissions=fields.MDPPerm.FILL_FORMS,
             subfilter=fields.SigSeedSubFilter.PADES,
             embed_validation_info=True,
+            dss_settings=_DSS_SETTINGS,
             validation_context=self._validation_context(),
             reason=reason,
             name=signer.subject.common_name,
@@ -754,6 +760,7 @@ class PadesEngine:
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
             embed_validation_info=True,
+            dss_settings=_DSS_SETTINGS,
             use_pades_lta=True,
             validation_context=self._validation_context(),
             reason=reason + (" (bản số hóa)" if digitised_copy else ""),
@@ -811,6 +818,7 @@ class PadesEngine:
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
             embed_validation_info=True,
+            dss_settings=_DSS_SETTINGS,
             use_pades_lta=True,
             validation_context=self._validation_context(),
             reason=reason,
