@@ -36,6 +36,10 @@ class VerificationService:
             self.trusted.refresh(anchors)
         return self.trusted.verifier
 
+    def _verify(self, data: bytes, kind: str, sender: str) -> pb.Report:
+        self._verifier()  # refresh the trust store if due
+        return report_to_pb(self.trusted.verify(data, kind=kind, sender=self._sender(sender)))
+
     @staticmethod
     def _sender(text: str) -> str | None:
         return text.strip() or None
@@ -45,10 +49,7 @@ class VerificationService:
     def VerifyPdf(self, request: pb.VerifyPdfRequest, context: grpc.ServicerContext) -> pb.Report:
         if not request.document:
             raise InvalidArgument("is empty", field="document")
-        verifier = self._verifier()
-        return report_to_pb(
-            verifier.verify_pdf(request.document, sender=self._sender(request.sender))
-        )
+        return self._verify(request.document, "pdf", request.sender)
 
     @rpc
     def VerifyPdfStream(
@@ -58,9 +59,9 @@ class VerificationService:
         limit = verifier.policy.max_document_bytes
         parts: list[bytes] = []
         size = 0
-        sender = None
+        sender = ""
         for chunk in request_iterator:
-            sender = sender or self._sender(chunk.sender)
+            sender = sender or chunk.sender
             size += len(chunk.data)
             if size > limit:
                 # Refuse while streaming: a hostile client cannot make us buffer without bound.
@@ -68,7 +69,7 @@ class VerificationService:
             parts.append(chunk.data)
         if not size:
             raise InvalidArgument("no bytes received", field="document")
-        return report_to_pb(verifier.verify_pdf(b"".join(parts), sender=sender))
+        return self._verify(b"".join(parts), "pdf", sender)
 
     @rpc
     def VerifyEdxml(
@@ -76,10 +77,7 @@ class VerificationService:
     ) -> pb.Report:
         if not request.package:
             raise InvalidArgument("is empty", field="package")
-        verifier = self._verifier()
-        return report_to_pb(
-            verifier.verify_edxml(request.package, sender=self._sender(request.sender))
-        )
+        return self._verify(request.package, "edxml", request.sender)
 
     # -- trust store -------------------------------------------------------------------------
     @rpc

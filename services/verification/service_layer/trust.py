@@ -16,14 +16,24 @@ import time
 from collections.abc import Iterable
 
 from services.chassis.dependencies import DependencyProvider
-from services.verification.adapters.pdf import VerificationPolicy
+from services.verification.adapters.pdf import DocumentTooLarge, VerificationPolicy
 from services.verification.adapters.truststore import TrustStore, TrustStoreError
+from services.verification.domain.model import DocumentReport
+from services.verification.service_layer.isolation import (
+    DEFAULT_MEMORY_BYTES,
+    DEFAULT_TIMEOUT_SECONDS,
+    IsolatedVerifier,
+)
 from services.verification.service_layer.trust_anchors import StoredAnchor
 from services.verification.service_layer.verifier import Verifier
 
 log = logging.getLogger(__name__)
 REVOCATION_MODE_ENV = "LT_VERIFICATION_REVOCATION_MODE"
 ALLOW_FETCHING_ENV = "LT_VERIFICATION_ALLOW_FETCHING"
+WORKERS_ENV = "LT_VERIFICATION_WORKERS"  # 0: verify in the server process (no isolation)
+TIMEOUT_ENV = "LT_VERIFICATION_TIMEOUT_S"
+MEMORY_ENV = "LT_VERIFICATION_MEMORY_MB"
+DEFAULT_WORKERS = 2
 DEFAULT_REFRESH_SECONDS = 30.0
 
 
@@ -33,10 +43,12 @@ class TrustedVerifier:
         base: TrustStore,
         policy: VerificationPolicy | None = None,
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
+        isolated: IsolatedVerifier | None = None,
     ) -> None:
         self.base = base
         self.verifier = Verifier(base, policy)
         self.refresh_seconds = refresh_seconds
+        self.isolated = isolated
         self._loaded_at: float | None = None
         self._lock = threading.Lock()
 
@@ -47,6 +59,23 @@ class TrustedVerifier:
 
     def invalidate(self) -> None:
         self._loaded_at = None
+
+    def verify(self, data: bytes, *, kind: str, sender: str | None) -> DocumentReport:
+        """Verify with the current trust store, in a bounded worker when isolation is on."""
+        limit = self.verifier.policy.max_document_bytes
+        if len(data) > limit:
+            raise DocumentTooLarge(f"{len(data)} bytes, the limit is {limit}", field="document")
+        if self.isolated is not None:
+            return self.isolated.verify(self.verifier.trust, data, sender=sender, kind=kind)
+        if kind == "pdf":
+            return self.verifier.verify_pdf(data, sender=sender)
+        if kind == "edxml":
+            return self.verifier.verify_edxml(data, sender=sender)
+        return self.verifier.verify(data, sender=sender)
+
+    def close(self) -> None:
+        if self.isolated is not None:
+            self.isolated.close()
 
     def refresh(self, anchors: Iterable[StoredAnchor]) -> TrustStore:
         store = self.base.merged((a.certificate for a in anchors), "database")
@@ -73,7 +102,21 @@ class TrustedVerifierProvider(DependencyProvider[TrustedVerifier]):
             # The API-managed anchors may be all there is; verifications fail until then.
             log.warning("no trust directory: %s", exc.reason)
             base = TrustStore(anchors=(), source="none")
-        self._value = TrustedVerifier(base, policy_from_environment())
+        policy = policy_from_environment()
+        workers = int(os.environ.get(WORKERS_ENV, DEFAULT_WORKERS))
+        isolated = None
+        if workers > 0:
+            isolated = IsolatedVerifier(
+                policy,
+                workers=workers,
+                timeout_seconds=float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_SECONDS)),
+                memory_bytes=int(os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_BYTES // 2**20))
+                * 2**20,
+            )
+        self._value = TrustedVerifier(base, policy, isolated=isolated)
 
     def get_dependency(self) -> TrustedVerifier:
         return self._value
+
+    def stop(self) -> None:
+        self._value.close()

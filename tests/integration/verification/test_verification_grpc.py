@@ -26,7 +26,11 @@ def _error_field(error: grpc.RpcError) -> str | None:
     return dict(error.trailing_metadata() or ()).get(ERROR_FIELD_HEADER)
 
 
-def test_verify_pdf_passes_and_carries_the_json_report(verification, sealed: bytes) -> None:
+def test_verify_pdf_passes_and_carries_the_json_report(
+    verification, verification_container, sealed: bytes
+) -> None:  # type: ignore[no-untyped-def]
+    # Served the way production serves it: in bounded worker processes.
+    assert verification_container.instance.trusted.isolated is not None
     report = verification.VerifyPdf(pb.VerifyPdfRequest(document=sealed, sender="000.00.12.H23"))
     assert report.indication == pb.TOTAL_PASSED, report.summary_en
     assert [s.role for s in report.signatures] == ["person", "organisation", "document-timestamp"]
