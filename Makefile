@@ -22,8 +22,10 @@ install-infra:
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
-	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	@echo "python     installing the environment into $(VENV) (log: $(VENV)/pip.log)"
+	@{ $(BIN)/pip install --disable-pip-version-check --upgrade pip setuptools wheel && \
+	   $(BIN)/pip install --disable-pip-version-check -e '.[dev]'; } > $(VENV)/pip.log 2>&1 \
+	 || { tail -40 $(VENV)/pip.log; echo "pip install failed; full log in $(VENV)/pip.log"; exit 1; }
 	@touch $@
 
 proto: $(VENV)/.installed  ## generate Python stubs from protos/

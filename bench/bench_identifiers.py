@@ -17,8 +17,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import grpc  # noqa: E402
-from common import REPO, calls_per_second, free_port, start_process, stop_process, wait_port  # noqa: E402
+import grpc
+from common import (
+    REPO,
+    free_port,
+    interleaved,
+    start_process,
+    stop_process,
+    wait_port,
+)
 
 THREADS = "8"
 GOAL = 0.6
@@ -55,7 +62,8 @@ def make_echo(port: int):
 
 
 def main() -> int:
-    seconds = float(os.environ.get("LT_BENCH_SECONDS", "5"))
+    seconds = float(os.environ.get("LT_BENCH_SECONDS", "3"))
+    rounds = int(os.environ.get("LT_BENCH_ROUNDS", "3"))
     subprocess_env = {"LT_RUN_RELAY": "0", "LT_GRPC_THREADS": THREADS, "LT_LOG_LEVEL": "INFO"}
     # Seed (idempotent) through the service itself.
     service_port = free_port()
@@ -79,13 +87,20 @@ def main() -> int:
                 ),
                 timeout=120,
             )
-        echo_rate = calls_per_second(make_echo, echo_port, seconds=seconds)
-        lookup_rate = calls_per_second(make_lookup, service_port, seconds=seconds)
+        rates = interleaved(
+            {"echo": (make_echo, echo_port), "lookup": (make_lookup, service_port)},
+            rounds=rounds,
+            seconds=seconds,
+        )
+        echo_rate, lookup_rate = rates["echo"], rates["lookup"]
     finally:
         stop_process(service)
         stop_process(echo)
     ratio = lookup_rate / echo_rate
-    print(f"identifiers: GetAgency over gRPC, 2 client processes × 4 threads, {seconds:.0f} s each")
+    print(
+        f"identifiers: GetAgency over gRPC, 2 client processes × 4 threads, "
+        f"median of {rounds} interleaved rounds of {seconds:.0f} s"
+    )
     print(f"  {'bare grpcio echo (baseline)':<34} {echo_rate:>9.0f} calls/s")
     print(f"  {'identifiers GetAgency':<34} {lookup_rate:>9.0f} calls/s")
     print(f"  {'ratio service/baseline':<34} {ratio:>9.2f}   (goal ≥ {GOAL})")

@@ -34,7 +34,9 @@ def start_process(args: list[str], env: dict[str, str] | None = None) -> subproc
     )
 
 
-def wait_port(port: int, process: subprocess.Popen, timeout: float = 60, health: bool = True) -> None:
+def wait_port(
+    port: int, process: subprocess.Popen, timeout: float = 60, health: bool = True
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -61,8 +63,13 @@ def stop_process(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def _client(make_call: Callable[[int], Callable[[int], None]], port: int, threads: int,
-            seconds: float, queue: mp.Queue) -> None:
+def _client(
+    make_call: Callable[[int], Callable[[int], None]],
+    port: int,
+    threads: int,
+    seconds: float,
+    queue: mp.Queue,
+) -> None:
     import threading
 
     call = make_call(port)
@@ -111,3 +118,21 @@ def calls_per_second(
         if keep:
             return total / max(elapsed, duration)
     raise AssertionError("unreachable")
+
+
+def interleaved(
+    runs: dict[str, tuple[Callable[[int], Callable[[int], None]], int]],
+    *,
+    rounds: int = 3,
+    seconds: float = 3.0,
+) -> dict[str, float]:
+    """Measure several servers in alternating rounds and return each one's median calls/s.
+
+    Alternating (A, B, A, B, …) instead of A then B keeps a change in background load from
+    landing on one side only; the median drops a disturbed round.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, (make_call, port) in runs.items():
+            samples[name].append(calls_per_second(make_call, port, seconds=seconds, warmup=0.5))
+    return {name: sorted(values)[len(values) // 2] for name, values in samples.items()}

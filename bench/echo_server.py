@@ -12,7 +12,7 @@ from lienthong.echo.v1 import echo_pb2_grpc
 
 
 class Echo(echo_pb2_grpc.EchoServicer):
-    def Echo(self, request, context):  # noqa: N802 — the RPC's name
+    def Echo(self, request, context):
         return request
 
 

@@ -109,17 +109,9 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         return wrapped
 
     def _leave(self, tokens: tuple[Any, Any], method: str, code: str, started: float) -> None:
-        # Health probes arrive every few seconds from Kubernetes; keep them out of INFO logs.
-        level = logging.DEBUG if method.startswith("/grpc.health") else logging.INFO
-        log.log(
-            level,
-            "rpc",
-            extra={
-                "method": method,
-                "code": code,
-                "ms": round((time.perf_counter() - started) * 1e3, 2),
-            },
-        )
+        # Health probes arrive every few seconds from Kubernetes; keep them out of the log.
+        if not method.startswith("/grpc.health"):
+            logs.access(method, code, round((time.perf_counter() - started) * 1e3, 2))
         logs.correlation_id.reset(tokens[0])
         deadline_remaining.reset(tokens[1])
 

@@ -6,6 +6,7 @@ import contextvars
 import json
 import logging
 import sys
+import threading
 import time
 import uuid
 from typing import Any
@@ -31,11 +32,19 @@ def new_correlation_id() -> str:
 _VN_OFFSET_S = 7 * 3600  # Vietnam keeps UTC+7 all year (no daylight saving time)
 
 
+_second_cache: tuple[int, str] = (-1, "")
+
+
 def _vietnam_time(epoch: float) -> str:
     """ISO 8601 with milliseconds and +07:00, without a tz database lookup per log line."""
+    global _second_cache
     whole = int(epoch)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole + _VN_OFFSET_S))
-    return f"{stamp}.{int((epoch - whole) * 1000):03d}+07:00"
+    if _second_cache[0] != whole:
+        _second_cache = (
+            whole,
+            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole + _VN_OFFSET_S)),
+        )
+    return f"{_second_cache[1]}.{int((epoch - whole) * 1000):03d}+07:00"
 
 
 class JsonFormatter(logging.Formatter):
@@ -60,6 +69,35 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+_access_stream: Any = None
+_access_lock = threading.Lock()
+
+
+def access(method: str, code: str, ms: float) -> None:
+    """One line per RPC, in the same JSON shape as every other log line.
+
+    The request path is hot (every gRPC call writes one), so this skips the logging module's
+    record machinery: one dict, one ``json.dumps``, one write — about a fifth of the cost of
+    ``log.info(..., extra=...)``. Disabled when the level is above INFO or logs are text.
+    """
+    if _access_stream is None:
+        return
+    entry = {
+        "time": _vietnam_time(time.time()),
+        "level": "INFO",
+        "service": _service_name,
+        "logger": "lienthong.grpc",
+        "msg": "rpc",
+        "correlation_id": correlation_id.get(),
+        "method": method,
+        "code": code,
+        "ms": ms,
+    }
+    line = json.dumps(entry, ensure_ascii=False) + "\n"
+    with _access_lock:
+        _access_stream.write(line)
+
+
 def configure(service: str) -> None:
     """Set up root logging for a service process (idempotent)."""
     global _service_name
@@ -72,5 +110,8 @@ def configure(service: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(config.LOG_LEVEL.value() or "INFO")
+    global _access_stream
+    json_logs = config.LOG_FORMAT.value() != "text"
+    _access_stream = handler.stream if json_logs and root.isEnabledFor(logging.INFO) else None
     # kafka-python is chatty at INFO about every connection.
     logging.getLogger("kafka").setLevel(logging.WARNING)
