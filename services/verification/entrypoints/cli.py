@@ -12,14 +12,24 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from services.chassis.errors import ServiceError
 from services.verification.domain.model import CheckStatus, DocumentReport, Indication
 
 EXIT_CODES = {Indication.TOTAL_PASSED: 0, Indication.TOTAL_FAILED: 1, Indication.INDETERMINATE: 3}
 EXIT_USAGE = 2
+
+
+class _TimedOut(BaseException):
+    """BaseException: the engine turns any Exception from a parser into a verdict."""
+
+
+def _on_alarm(_signum: int, _frame: Any) -> None:
+    raise _TimedOut
 
 
 def _fail(message: str) -> int:
@@ -75,9 +85,18 @@ def _verify(args: argparse.Namespace) -> int:
             allow_fetching=args.allow_fetching,
             require_person=not args.organisation_only,
         )
-        report = Verifier(trust, policy).verify(data, sender=args.sender)
+        # A hostile file must not hang the command: SIGALRM interrupts even a busy parser.
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, args.timeout)
+        try:
+            report = Verifier(trust, policy).verify(data, sender=args.sender)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
     except ServiceError as exc:
         return _fail(str(exc))
+    except _TimedOut:
+        return _fail(f"{path}: verification did not finish within {args.timeout:g} s")
     print(report.to_json() if args.json else render_text(report))
     return EXIT_CODES[report.indication]
 
@@ -110,5 +129,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--organisation-only",
         action="store_true",
         help="accept a document signed by the organisation alone (digitised copy, attachment)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, metavar="SECONDS",
+        help="give up on a document after this long (default 120)",
     )
     parser.set_defaults(handler=_verify)
