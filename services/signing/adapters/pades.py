@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 from zoneinfo import ZoneInfo
 
 from asn1crypto import algos, cms, core
@@ -89,6 +89,8 @@ from services.signing.domain.placement import Rect, seal_rect, top_right_rect
 pdf_speedups.install()
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+#: A document to sign: its bytes, or a seekable binary stream for large files.
+Document = bytes | BinaryIO
 DEFAULT_MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 # pyHanko counts hex digits (2 per CMS byte). Measured with the dev chain (3 certificates and a
 # signature timestamp token): ~11 500. A bigger CMS (longer production chain) falls back to
@@ -344,16 +346,28 @@ class PadesEngine:
         return self._local.context
 
     # -- input checks -----------------------------------------------------------------------
-    def open_document(self, data: bytes) -> IncrementalPdfFileWriter:
-        """Check size, header, encryption and structure; return a writer for the next revision."""
-        if len(data) > self.max_document_bytes:
+    def open_document(self, data: Document) -> IncrementalPdfFileWriter:
+        """Check size, header, encryption and structure; return a writer for the next revision.
+
+        ``data`` is the document's bytes or a seekable binary stream (a spooled upload, an
+        open file): large files are then read by pyHanko as it needs, never copied whole.
+        """
+        if isinstance(data, bytes | bytearray | memoryview):
+            stream: BinaryIO = io.BytesIO(data)
+        else:
+            stream = data
+        size = stream.seek(0, io.SEEK_END)
+        if size > self.max_document_bytes:
             raise DocumentTooLarge(
-                f"document: {len(data)} bytes exceeds the limit of {self.max_document_bytes} bytes"
+                f"document: {size} bytes exceeds the limit of {self.max_document_bytes} bytes"
             )
-        if b"%PDF-" not in data[:1024]:
+        stream.seek(0)
+        head = stream.read(1024)
+        stream.seek(0)
+        if b"%PDF-" not in head:
             raise NotAPdf("document: no %PDF- header in the first 1024 bytes, not a PDF")
         try:
-            writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=True)
+            writer = IncrementalPdfFileWriter(stream, strict=True)
         except PdfError as exc:
             raise CorruptPdf(f"document: unreadable PDF structure ({exc})") from None
         except (ValueError, KeyError, TypeError, IndexError) as exc:
@@ -518,7 +532,13 @@ class PadesEngine:
         text_params: dict[str, str] | None = None,
         signing_time: dt.datetime,
         earlier_document_timestamps: bool = False,
+        output: BinaryIO | None = None,
     ) -> bytes:
+        """Sign; return the signed document, or ``b""`` when it was written to ``output``.
+
+        ``output`` must be readable, writable and seekable (``w+b``): pyHanko re-reads it to
+        add the DSS and the document timestamp.
+        """
         context = self._validation_context()
         presign_cache = getattr(self._local, "presign_cache", None)
         if presign_cache is None or presign_cache.get("context") is not context:
@@ -536,20 +556,27 @@ class PadesEngine:
             presign_key=None if earlier_document_timestamps and meta.use_pades_lta
             else (signer.key_id, meta.use_pades_lta),
         )
-        output = io.BytesIO()
+        target = io.BytesIO() if output is None else output
         try:
             await pdf_signer.async_sign_pdf(
                 writer,
                 bytes_reserved=SIGNATURE_BYTES_RESERVED,
                 appearance_text_params=text_params,
-                output=output,
+                output=target,
             )
         except SigningError as exc:
             if "allocated" not in str(exc):
                 raise SigningEngineFailed(f"pyHanko: {exc}") from None
             # The reservation was too small for this signer's CMS: let pyHanko size it.
-            return await self._sign_with_estimate(writer, pdf_signer, text_params)
-        return output.getvalue()
+            if output is not None:
+                output.seek(0)
+                output.truncate()
+            signed = await self._sign_with_estimate(writer, pdf_signer, text_params)
+            if output is None:
+                return signed
+            output.write(signed)
+            return b""
+        return target.getvalue() if output is None else b""
 
     @staticmethod
     async def _sign_with_estimate(
@@ -570,12 +597,13 @@ class PadesEngine:
 
     async def async_sign_person(
         self,
-        data: bytes,
+        data: Document,
         signer: SignerProfile,
         *,
         field_name: str = PERSON_SIGNATURE_FIELD,
         rect: Rect | None = None,
         reason: str = "Ký ban hành văn bản",
+        output: BinaryIO | None = None,
     ) -> bytes:
         """Visible certification signature (DocMDP 2) of the authorised person, B-LT."""
         writer = self.open_document(data)
@@ -604,7 +632,7 @@ class PadesEngine:
         )
         return await self._sign(
             writer, signer, meta, style, new_field=new_field, signing_time=now,
-            earlier_document_timestamps=any(sig.is_timestamp for sig in existing),
+            earlier_document_timestamps=any(sig.is_timestamp for sig in existing), output=output,
         )
 
     def _field_spec(
@@ -646,12 +674,12 @@ class PadesEngine:
         x0, y0, x1, y1 = (float(value) for value in widget["/Rect"])
         return Rect(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
-    def fill_number_and_date(self, data: bytes, **kwargs: str) -> bytes:
+    def fill_number_and_date(self, data: Document, **kwargs: str) -> bytes:
         return _run(self.async_fill_number_and_date(data, **kwargs))
 
     async def async_fill_number_and_date(
         self,
-        data: bytes,
+        data: Document,
         *,
         number: str,
         place_and_date: str,
@@ -700,7 +728,7 @@ class PadesEngine:
 
     async def async_sign_organisation(
         self,
-        data: bytes,
+        data: Document,
         signer: SignerProfile,
         *,
         digitised_copy: bool = False,
@@ -709,6 +737,7 @@ class PadesEngine:
         reason: str = "Ký số của cơ quan, tổ chức",
         number: str | None = None,
         place_and_date: str | None = None,
+        output: BinaryIO | None = None,
     ) -> bytes:
         """The organisation's seal signature over the person's, finished at B-LTA.
 
@@ -773,12 +802,12 @@ class PadesEngine:
         )
         return await self._sign(
             writer, signer, meta, style, new_field=new_field, signing_time=vietnam_now(),
-            earlier_document_timestamps=any(sig.is_timestamp for sig in existing),
+            earlier_document_timestamps=any(sig.is_timestamp for sig in existing), output=output,
         )
 
     async def _text_signature(
         self,
-        data: bytes,
+        data: Document,
         signer: SignerProfile,
         lines: list[str],
         *,
@@ -831,7 +860,7 @@ class PadesEngine:
         )
 
     async def async_sign_attachment(
-        self, data: bytes, signer: SignerProfile, *, number: str,
+        self, data: Document, signer: SignerProfile, *, number: str,
         field_name: str = ORGANISATION_SIGNATURE_FIELD,
     ) -> bytes:
         """Attachment in a separate file: number/symbol and ISO 8601 time, top right, no image."""
@@ -841,7 +870,7 @@ class PadesEngine:
         )
 
     async def async_sign_copy(
-        self, data: bytes, signer: SignerProfile, *, copy_form: CopyForm, copying_agency: str,
+        self, data: Document, signer: SignerProfile, *, copy_form: CopyForm, copying_agency: str,
         field_name: str = ORGANISATION_SIGNATURE_FIELD,
     ) -> bytes:
         """Copy (sao y / trích sao / sao lục): copy form, copying agency and time, top right."""
@@ -851,16 +880,16 @@ class PadesEngine:
         )
 
     # -- synchronous wrappers (not usable inside a running event loop: await async_*) ----------
-    def sign_person(self, data: bytes, signer: SignerProfile, **kwargs) -> bytes:
+    def sign_person(self, data: Document, signer: SignerProfile, **kwargs) -> bytes:
         return _run(self.async_sign_person(data, signer, **kwargs))
 
-    def sign_organisation(self, data: bytes, signer: SignerProfile, **kwargs) -> bytes:
+    def sign_organisation(self, data: Document, signer: SignerProfile, **kwargs) -> bytes:
         return _run(self.async_sign_organisation(data, signer, **kwargs))
 
-    def sign_attachment(self, data: bytes, signer: SignerProfile, **kwargs) -> bytes:
+    def sign_attachment(self, data: Document, signer: SignerProfile, **kwargs) -> bytes:
         return _run(self.async_sign_attachment(data, signer, **kwargs))
 
-    def sign_copy(self, data: bytes, signer: SignerProfile, **kwargs) -> bytes:
+    def sign_copy(self, data: Document, signer: SignerProfile, **kwargs) -> bytes:
         return _run(self.async_sign_copy(data, signer, **kwargs))
 
 

@@ -155,3 +155,30 @@ def test_number_without_date_is_refused(signing, workflow_outputs) -> None:  # t
         signing.engine.sign_organisation(
             workflow_outputs["person"], signing.organisation, number="9/STTTT-VP"
         )
+
+
+def test_large_document_streams_from_file_to_file(signing, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen.canvas import Canvas
+
+    source = tmp_path / "lon.pdf"
+    canvas = Canvas(str(source), pagesize=A4, pageCompression=0)
+    for page in range(300):
+        canvas.setFont("Helvetica", 9)
+        for line in range(60):
+            canvas.drawString(40, 800 - 12 * line, f"trang {page} dong {line} " + "x" * 80)
+        canvas.showPage()
+    canvas.save()
+    assert source.stat().st_size > 2_000_000
+    target = tmp_path / "lon-da-ky.pdf"
+    from services.signing.domain.placement import Rect
+
+    with open(source, "rb") as reading, open(target, "w+b") as writing:
+        returned = signing.engine.sign_person(
+            reading, signing.person, rect=Rect(400, 60, 530, 112), output=writing
+        )
+    assert returned == b""
+    signed = target.read_bytes()
+    assert signed.startswith(source.read_bytes()[:1024])  # incremental: original bytes kept
+    (report,) = validate_with_pyhanko(signed, signing.trust)
+    assert report.ok
