@@ -1,0 +1,121 @@
+"""The national document exchange axis (Trục liên thông văn bản quốc gia), as a port.
+
+Documents to or from outside the province go through it: send a package, list what was
+received for an agency, get one, update a status, and sync the agency list. Production binds
+an SDK client of the axis here; :class:`LocalAxisSimulator` is the in-memory axis that tests
+use (same contract, no network).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from services.distribution.edxml.codes import StatusCode
+from services.distribution.edxml.errors import EdxmlError
+from services.distribution.edxml.model import DocumentPackage, StatusPackage
+from services.distribution.edxml.parse import parse
+
+
+class AxisError(RuntimeError):
+    """The axis refused a call; the message names the field and the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class AxisDocument:
+    id: str
+    from_code: str
+    to_code: str
+    package: bytes
+    status_code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AxisAgency:
+    code: str
+    name: str
+
+
+class NationalAxis(Protocol):
+    def send(self, package: bytes) -> list[str]: ...
+
+    def list_received(self, agency_code: str) -> list[AxisDocument]: ...
+
+    def get(self, document_id: str) -> AxisDocument: ...
+
+    def update_status(self, status_package: bytes) -> None: ...
+
+    def agencies(self) -> list[AxisAgency]: ...
+
+
+@dataclass
+class LocalAxisSimulator:
+    """An axis in memory: what one sends, the addressed agencies can list, get and answer."""
+
+    known_agencies: dict[str, str] = field(default_factory=dict)
+    _documents: dict[str, AxisDocument] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, package: bytes) -> list[str]:
+        try:
+            parsed = parse(package).package
+        except EdxmlError as error:
+            raise AxisError(f"package: {error}") from error
+        if not isinstance(parsed, DocumentPackage):
+            raise AxisError("package: a status goes through update_status")
+        sender = parsed.header.from_.organ_id or ""
+        receivers = [t.organ_id for t in parsed.header.to if t.organ_id]
+        if not receivers:
+            raise AxisError("package.To: no receiver")
+        unknown = [code for code in receivers if code not in self.known_agencies]
+        if unknown:
+            raise AxisError(f"package.To: not on the axis: {', '.join(unknown)}")
+        ids = []
+        digest = hashlib.sha256(package).hexdigest()
+        with self._lock:
+            for code in receivers:
+                # The axis is idempotent per (package, receiver), like the hub itself.
+                doc_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{digest}/{code}"))
+                self._documents.setdefault(doc_id, AxisDocument(doc_id, sender, code, package))
+                ids.append(doc_id)
+        return ids
+
+    def list_received(self, agency_code: str) -> list[AxisDocument]:
+        with self._lock:
+            return [d for d in self._documents.values() if d.to_code == agency_code]
+
+    def get(self, document_id: str) -> AxisDocument:
+        with self._lock:
+            found = self._documents.get(document_id)
+        if found is None:
+            raise AxisError(f"document_id: {document_id} is not on the axis")
+        return found
+
+    def update_status(self, status_package: bytes) -> None:
+        try:
+            parsed = parse(status_package).package
+        except EdxmlError as error:
+            raise AxisError(f"status_package: {error}") from error
+        if not isinstance(parsed, StatusPackage) or parsed.status_code is None:
+            raise AxisError("status_package: not a status package with a StatusCode")
+        reporter = parsed.from_.organ_id
+        wanted = parsed.response_for.document_id if parsed.response_for else None
+        with self._lock:
+            for doc_id, doc in self._documents.items():
+                header = parse(doc.package).package.header  # type: ignore[union-attr]
+                if doc.to_code == reporter and header.document_id == wanted:
+                    self._documents[doc_id] = AxisDocument(
+                        doc.id,
+                        doc.from_code,
+                        doc.to_code,
+                        doc.package,
+                        StatusCode(parsed.status_code).value,
+                    )
+                    return
+        raise AxisError(f"status_package.ResponseFor: no document {wanted} for {reporter}")
+
+    def agencies(self) -> list[AxisAgency]:
+        return [AxisAgency(code, name) for code, name in sorted(self.known_agencies.items())]

@@ -1,0 +1,373 @@
+"""The distribution service: gRPC ``Distribution`` and its Kafka handlers.
+
+Shaped like the identifiers exemplar: dependencies declared, one thin method per RPC or topic.
+
+Kafka (docs/distribution.md lists partitions and payloads):
+
+- ``lienthong.distribution.deliveries.express.v1`` and ``.normal.v1`` (key: receiver code) —
+  one consumer group each, so a backlog on the normal lane never delays the express lane;
+- ``lienthong.distribution.statuses.v1`` (key: receiver code) — the sender's side follows;
+  a second group posts signed webhooks to external systems;
+- ``<lane>.dlt`` — a delivery dead-lettered after ``LT_CONSUMER_MAX_ATTEMPTS`` attempts shows
+  as undeliverable to its sender.
+
+Settings: ``LT_DISTRIBUTION_VERIFIER`` = ``grpc`` (verification service, default) or ``dsig``
+(the package's XML-DSig only); ``LT_DISTRIBUTION_REGISTRY`` = ``grpc`` (default) or ``off``;
+``LT_DISTRIBUTION_PAPER_TYPES`` = comma-separated edXML type names that also go on paper.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+import grpc
+import sqlalchemy as sa
+from lienthong.distribution.v1 import distribution_pb2 as pb
+from lienthong.identifiers.v1 import identifiers_pb2_grpc
+from lienthong.registry.v1 import registry_pb2_grpc
+from lienthong.verification.v1 import verification_pb2_grpc
+
+from services.chassis.clients import RpcClient
+from services.chassis.consumer import dead_letter_topic
+from services.chassis.db import Database, UnitOfWork
+from services.chassis.entrypoints import Grpc, event_handler
+from services.chassis.errors import InvalidArgument
+from services.chassis.events import Event
+from services.chassis.timeutil import iso
+from services.distribution.adapters import orm
+from services.distribution.adapters.peers import (
+    DsigVerifier,
+    GrpcDirectory,
+    GrpcRegistrar,
+    GrpcVerifier,
+    document_type_key,
+)
+from services.distribution.adapters.webhooks import WebhookSender
+from services.distribution.domain.routing import Lane, normalise_code
+from services.distribution.edxml.codes import StatusCode, recall_answer
+from services.distribution.service_layer import use_cases
+from services.distribution.service_layer.ports import Registrar, Verifier
+from services.identifiers.domain.codes import CodeError
+from services.registry.domain.calendar import WorkingCalendar
+
+rpc = Grpc.implementing(pb, "Distribution")
+MAX_PAGE = 500
+PULL_POLL_S = 0.5
+EXPRESS_TOPIC = use_cases.LANE_TOPICS[Lane.EXPRESS]
+NORMAL_TOPIC = use_cases.LANE_TOPICS[Lane.NORMAL]
+
+
+def _history_pb(rows: list[Any]) -> list[pb.HistoryEntry]:
+    return [
+        pb.HistoryEntry(
+            code=r.code,
+            from_state=r.from_state,
+            to_state=r.to_state,
+            actor=r.actor,
+            at=iso(r.at),
+            note=r.note,
+        )
+        for r in rows
+    ]
+
+
+def _entry_pb(row: Any, package: bytes = b"") -> pb.InboxEntry:
+    return pb.InboxEntry(
+        delivery_id=str(row.delivery_id),
+        dispatch_id=str(row.dispatch_id),
+        receiver_code=row.receiver_code,
+        sender_code=row.sender_code,
+        document_id=getattr(row, "document_id", "") or "",
+        subject=getattr(row, "subject", "") or "",
+        priority=row.priority,
+        kind=row.kind,
+        state=row.state,
+        received_at=iso(row.received_at),
+        effective_received_at=iso(row.effective_received_at),
+        paper_copy=row.paper_copy,
+        registry_id=row.registry_id,
+        arrival_number=row.arrival_number,
+        pending_notice=row.pending_notice,
+        assignee=row.assignee,
+        package=package,
+        supersedes_dispatch_id=str(row.supersedes_dispatch_id or ""),
+        sequence=row.sequence,
+    )
+
+
+class NoRegistrar:
+    """``LT_DISTRIBUTION_REGISTRY=off``: accept without an arrival register (no số đến)."""
+
+    def register_incoming(self, document: Any, actor: str, due: int) -> Any:
+        return None
+
+
+class DistributionService:
+    name = "distribution"
+    uow: Callable[[], UnitOfWork] = Database(schema=orm.SCHEMA, metadata=orm.metadata)  # type: ignore[assignment]
+    identifiers: Any = RpcClient("identifiers", identifiers_pb2_grpc.IdentifiersStub)
+    verification: Any = RpcClient("verification", verification_pb2_grpc.VerificationStub)
+    registry: Any = RpcClient("registry", registry_pb2_grpc.RegistryStub)
+    error_statuses: ClassVar[dict[type[Exception], str]] = {CodeError: "INVALID_ARGUMENT"}
+
+    def setup(self) -> None:
+        self.calendar = WorkingCalendar.default()
+        self.directory = GrpcDirectory(self.identifiers)
+        verifier_kind = os.environ.get("LT_DISTRIBUTION_VERIFIER", "grpc")
+        self.verifier: Verifier = (
+            DsigVerifier() if verifier_kind == "dsig" else GrpcVerifier(self.verification)
+        )
+        registry_kind = os.environ.get("LT_DISTRIBUTION_REGISTRY", "grpc")
+        self.registrar: Registrar | None = (
+            None if registry_kind == "off" else GrpcRegistrar(self.registry, document_type_key)
+        )
+        self.paper_types = frozenset(
+            t.strip()
+            for t in os.environ.get("LT_DISTRIBUTION_PAPER_TYPES", "").split(",")
+            if t.strip()
+        )
+        self.webhooks = WebhookSender()
+
+    # -- sender ----------------------------------------------------------------------------
+    @rpc
+    def Send(self, request: pb.SendRequest, context: grpc.ServicerContext) -> pb.SendResponse:
+        with self.uow() as uow:
+            result = use_cases.send(uow, self.directory, request, paper_types=self.paper_types)
+            uow.commit()
+        view = self._tracking(result.dispatch_id)
+        return pb.SendResponse(dispatch_id=result.dispatch_id, deliveries=view.deliveries)
+
+    @rpc
+    def Tracking(
+        self, request: pb.TrackingRequest, context: grpc.ServicerContext
+    ) -> pb.TrackingView:
+        return self._tracking(request.dispatch_id)
+
+    def _tracking(self, dispatch_id: str) -> pb.TrackingView:
+        with self.uow() as uow:
+            dispatch, package, deliveries, events = use_cases.tracking(uow, dispatch_id)
+            histories = use_cases.history_of(uow, [str(d.id) for d in deliveries])
+        view = pb.TrackingView(
+            dispatch_id=str(dispatch.id),
+            sender_code=dispatch.sender_code,
+            document_id=package.document_id,
+            subject=package.subject,
+            priority=dispatch.priority,
+            kind=dispatch.kind,
+            frozen=dispatch.frozen,
+            sent_at=iso(dispatch.sent_at),
+            deliver_at=iso(dispatch.deliver_at) if dispatch.deliver_at else "",
+            events=[
+                pb.DispatchEvent(kind=e.kind, actor=e.actor, at=iso(e.at), note=e.note)
+                for e in events
+            ],
+        )
+        for d in deliveries:
+            view.deliveries.append(
+                pb.DeliveryView(
+                    delivery_id=str(d.id),
+                    receiver_code=d.receiver_code,
+                    state=d.state,
+                    status_code=d.status_code,
+                    paper_copy=d.paper_copy,
+                    lane=d.lane,
+                    updated_at=iso(d.updated_at),
+                    history=_history_pb(histories[str(d.id)]),
+                )
+            )
+            view.counts[d.state] = view.counts.get(d.state, 0) + 1
+        return view
+
+    @rpc
+    def Recall(self, request: pb.RecallRequest, context: grpc.ServicerContext) -> pb.RecallResponse:
+        with self.uow() as uow:
+            notified = use_cases.recall(
+                uow, request.dispatch_id, actor=request.actor, reason=request.reason
+            )
+            uow.commit()
+        return pb.RecallResponse(dispatch_id=request.dispatch_id, notified=notified)
+
+    # -- receiver --------------------------------------------------------------------------
+    @rpc
+    def ListInbox(
+        self, request: pb.ListInboxRequest, context: grpc.ServicerContext
+    ) -> pb.InboxPage:
+        receiver = normalise_code(request.receiver_code, "receiver_code")
+        size = request.page_size or 50
+        if not 1 <= size <= MAX_PAGE:
+            raise InvalidArgument(f"must be 1..{MAX_PAGE}", field="page_size")
+        try:
+            after = int(request.page_token or 0)
+        except ValueError:
+            raise InvalidArgument("is not a token of this API", field="page_token") from None
+        with self.uow() as uow:
+            rows = use_cases.inbox_page(
+                uow, receiver, states=list(request.states), after_sequence=after, limit=size + 1
+            )
+        page = pb.InboxPage(entries=[_entry_pb(r) for r in rows[:size]])
+        if len(rows) > size:
+            page.next_page_token = str(rows[size - 1].sequence)
+        return page
+
+    @rpc
+    def GetInboxEntry(
+        self, request: pb.GetInboxEntryRequest, context: grpc.ServicerContext
+    ) -> pb.InboxEntry:
+        with self.uow() as uow:
+            row = use_cases.entry_with_package_fields(uow, request.delivery_id)
+            content = use_cases.package_of(uow, row.package_sha256)
+        return _entry_pb(row, content)
+
+    def _act(self, delivery_id: str, code: str, **kwargs: Any) -> pb.InboxEntry:
+        with self.uow() as uow:
+            use_cases.receiver_action(uow, delivery_id, code, **kwargs)
+            uow.commit()
+        with self.uow() as uow:
+            return _entry_pb(use_cases.entry_with_package_fields(uow, delivery_id))
+
+    @rpc
+    def Accept(self, request: pb.AcceptRequest, context: grpc.ServicerContext) -> pb.InboxEntry:
+        return self._act(
+            request.delivery_id,
+            StatusCode.ACCEPTED,
+            actor=request.actor,
+            registrar=self.registrar,
+            due_in_working_days=request.due_in_working_days,
+        )
+
+    @rpc
+    def Return(self, request: pb.ReturnRequest, context: grpc.ServicerContext) -> pb.InboxEntry:
+        return self._act(
+            request.delivery_id, StatusCode.REJECTED, actor=request.actor, note=request.reason
+        )
+
+    @rpc
+    def Assign(self, request: pb.AssignRequest, context: grpc.ServicerContext) -> pb.InboxEntry:
+        if not request.assignee.strip():
+            raise InvalidArgument("names the unit or person", field="assignee")
+        return self._act(
+            request.delivery_id,
+            StatusCode.ASSIGNED,
+            actor=request.actor,
+            note=request.note,
+            assignee=request.assignee,
+        )
+
+    @rpc
+    def UpdateStatus(
+        self, request: pb.UpdateStatusRequest, context: grpc.ServicerContext
+    ) -> pb.InboxEntry:
+        allowed = {StatusCode.PROCESSING.value, StatusCode.COMPLETED.value}
+        if request.status_code not in allowed:
+            raise InvalidArgument(
+                "must be 05 or 06 (the other statuses have their own calls)", field="status_code"
+            )
+        return self._act(
+            request.delivery_id, request.status_code, actor=request.actor, note=request.note
+        )
+
+    @rpc
+    def AnswerRecall(
+        self, request: pb.AnswerRecallRequest, context: grpc.ServicerContext
+    ) -> pb.InboxEntry:
+        return self._act(
+            request.delivery_id,
+            recall_answer(request.agreed),
+            actor=request.actor,
+            note=request.reason,
+        )
+
+    @rpc
+    def Pull(
+        self, request: pb.PullRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.InboxEntry]:
+        """Every visible entry after the cursor, oldest first; with ``follow``, keep streaming."""
+        receiver = normalise_code(request.receiver_code, "receiver_code")
+        cursor = request.after_sequence
+        sent = 0
+        while context.is_active():
+            with self.uow() as uow:
+                rows = use_cases.inbox_page(
+                    uow, receiver, states=[], after_sequence=cursor, limit=100
+                )
+                packages = {
+                    r.package_sha256: use_cases.package_of(uow, r.package_sha256) for r in rows
+                }
+            for row in rows:
+                yield _entry_pb(row, packages[row.package_sha256])
+                cursor = row.sequence
+                sent += 1
+                if request.max_entries and sent >= request.max_entries:
+                    return
+            if not rows and not request.follow:
+                return
+            if not rows:
+                time.sleep(PULL_POLL_S)
+
+    # -- Kafka -----------------------------------------------------------------------------
+    @event_handler(EXPRESS_TOPIC)
+    def on_express_delivery(self, event: Event, uow: UnitOfWork | None) -> None:
+        self._on_lane(event, uow)
+
+    @event_handler(NORMAL_TOPIC)
+    def on_normal_delivery(self, event: Event, uow: UnitOfWork | None) -> None:
+        self._on_lane(event, uow)
+
+    def _on_lane(self, event: Event, uow: UnitOfWork | None) -> None:
+        assert uow is not None
+        if event.type == use_cases.NOTICE:
+            use_cases.receive_notice(uow, event.parse(pb.DeliveryNotice))  # type: ignore[arg-type]
+            return
+        dispatched = event.parse(pb.DeliveryDispatched)
+        use_cases.arrive(uow, dispatched, self.verifier, self.calendar)  # type: ignore[arg-type]
+
+    @event_handler(
+        dead_letter_topic(EXPRESS_TOPIC), group="distribution.dlt.express", dead_letter=False
+    )
+    @event_handler(
+        dead_letter_topic(NORMAL_TOPIC), group="distribution.dlt.normal", dead_letter=False
+    )
+    def on_dead_letter(self, event: Event, uow: UnitOfWork | None) -> None:
+        """Every attempt failed: the sender sees the delivery as undeliverable."""
+        assert uow is not None
+        if event.type == use_cases.DISPATCHED:
+            use_cases.mark_undeliverable(
+                uow,
+                event.parse(pb.DeliveryDispatched),  # type: ignore[arg-type]
+                f"không chuyển được sau nhiều lần thử (dead-lettered from {event.topic[:-4]})",
+            )
+
+    @event_handler(use_cases.STATUS_TOPIC)
+    def on_status(self, event: Event, uow: UnitOfWork | None) -> None:
+        assert uow is not None
+        use_cases.record_status(uow, event.parse(pb.StatusReported))  # type: ignore[arg-type]
+
+    @event_handler(use_cases.STATUS_TOPIC, group="distribution.webhooks")
+    def on_status_for_webhook(self, event: Event, uow: UnitOfWork | None) -> None:
+        """Arrivals at receivers with a webhook are POSTed to them, signed."""
+        assert uow is not None
+        status = event.parse(pb.StatusReported)
+        if status.status_code != StatusCode.ARRIVED:  # type: ignore[attr-defined]
+            return
+        hook = uow.execute(
+            sa.select(orm.webhooks).where(orm.webhooks.c.receiver_code == status.receiver_code)  # type: ignore[attr-defined]
+        ).first()
+        if hook is None:
+            return
+        row = use_cases.entry_with_package_fields(uow, status.delivery_id)  # type: ignore[attr-defined]
+        content = use_cases.package_of(uow, row.package_sha256)
+        from google.protobuf.json_format import MessageToDict
+
+        body = MessageToDict(_entry_pb(row), preserving_proto_field_name=True)
+        body["package"] = base64.b64encode(content).decode()
+        self.webhooks.post(
+            hook.url,
+            hook.secret,
+            json.dumps(body, ensure_ascii=False).encode(),
+            str(row.delivery_id),
+        )
