@@ -3,7 +3,7 @@
 #
 #   postgres  `pg_ctl stop -m fast` on $LT_VAR_DIR/pg/data;
 #   kafka     SIGTERM to the broker in $LT_VAR_DIR/kafka/kafka.pid (controlled shutdown),
-#             SIGKILL only if it is still alive after 60 s;
+#             SIGKILL only if it is still alive after $LT_KAFKA_STOP_TIMEOUT_S (default 60) s;
 #   hsm       nothing runs (SoftHSM2 is a library); listed for symmetry.
 #
 # --wipe additionally deletes the profile's state dir ($LT_VAR_DIR: databases, Kafka data,
@@ -46,19 +46,26 @@ stop_kafka() {
     kill -TERM "$pid" 2>/dev/null || true
     # Poll for exit; a controlled shutdown of a single node normally takes a few seconds (the
     # first one after a format also writes the class-data-sharing archive, see up.sh).
-    local deadline=$((SECONDS + 60)) killed=false
+    local grace_s=${LT_KAFKA_STOP_TIMEOUT_S:-60} killed=false
+    local deadline=$((SECONDS + grace_s))
     while kill -0 "$pid" 2>/dev/null; do
         if ((SECONDS >= deadline)) && ! $killed; then
-            lt_log "kafka: pid $pid ignored SIGTERM for 60 s; sending SIGKILL"
+            lt_log "kafka: pid $pid still running ${grace_s} s after SIGTERM; sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
             killed=true
         fi
         sleep 0.1
     done
     rm -f "$pid_file"
+    # Class-data-sharing archive (see up.sh): a JVM that was recording one writes it while
+    # exiting. Keep it only after a clean exit; after a SIGKILL, stop recording for good (until
+    # the JDK or the jars change), since the next recording would be as slow to stop.
     local archive="$LT_VAR_DIR/kafka/kafka.jsa"
-    if [[ -f "$archive.new" ]]; then
-        if $killed; then rm -f "$archive.new"; else mv -f "$archive.new" "$archive"; fi
+    if $killed; then
+        rm -f "$archive.new"
+        [[ -f "$archive" ]] || touch "$archive.failed"
+    elif [[ -f "$archive.new" ]]; then
+        mv -f "$archive.new" "$archive"
     fi
     lt_summary "kafka      stopped  ($(lt_elapsed "$started"))"
 }

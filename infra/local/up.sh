@@ -186,10 +186,16 @@ kafka_class_data_sharing_options() {  # <lib dir>
     identity="$java_binary $(stat -c %Y "$java_binary") $lib_dir"
     identity+=" $(cat "$lib_dir/.lienthong-complete")"
     rm -f "$archive.new"
-    if [[ -f "$archive" && "$(cat "$archive.identity" 2>/dev/null)" == "$identity" ]]; then
+    if [[ "$(cat "$archive.identity" 2>/dev/null)" != "$identity" ]]; then
+        rm -f "$archive" "$archive.failed"
+    fi
+    if [[ -f "$archive" ]]; then
         class_data_sharing=(-XX:SharedArchiveFile="$archive")
+    elif [[ -f "$archive.failed" ]]; then
+        # down.sh had to SIGKILL the JVM while it wrote the archive (a starved machine);
+        # recording again would slow every stop the same way, so run without sharing.
+        class_data_sharing=()
     else
-        rm -f "$archive"
         printf '%s\n' "$identity" >"$archive.identity"
         class_data_sharing=(-XX:ArchiveClassesAtExit="$archive.new")
     fi
