@@ -45,8 +45,10 @@ from pyhanko.pdf_utils.misc import FormFillingError, PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
+from pyhanko.sign.attributes import SigningCertificateV2Provider
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.pkcs11 import PKCS11Signer
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.signers.pdf_signer import DSSContentSettings
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.validation.generic_cms import validate_sig_integrity
@@ -185,6 +187,14 @@ class ExistingSignature:
     is_timestamp: bool
 
 
+_CONTENT_TYPE_DATA_ATTRIBUTE = _der(
+    0x30,
+    core.ObjectIdentifier("1.2.840.113549.1.9.3").dump()  # id-contentType
+    + _der(0x31, core.ObjectIdentifier("1.2.840.113549.1.7.1").dump()),  # id-data
+)
+_MESSAGE_DIGEST_OID = core.ObjectIdentifier("1.2.840.113549.1.9.4").dump()
+
+
 class _PreEncodedPKCS11Signer(PKCS11Signer):
     """PKCS11Signer whose CMS envelope is assembled from DER encoded once per signer.
 
@@ -198,13 +208,50 @@ class _PreEncodedPKCS11Signer(PKCS11Signer):
 
     _VERSIONS: ClassVar[dict[str, int]] = {"v1": 1, "v3": 3, "v4": 4}
 
-    async def signed_attrs(self, *args, **kwargs) -> cms.CMSAttributes:
-        """pyHanko's signed attributes, with the constant signingCertificateV2 pre-encoded.
+    async def signed_attrs(
+        self,
+        data_digest: bytes,
+        digest_algorithm: str,
+        attr_settings=None,
+        content_type: str = "data",
+        use_pades: bool = False,
+        timestamper=None,
+        dry_run: bool = False,
+        is_pdf_sig: bool = True,
+    ) -> cms.CMSAttributes:
+        """The signed attributes pyHanko would produce, encoded without re-serialising.
 
-        Serialising that attribute (issuer name, certificate hash) took ~10 ms per signature,
-        twice (once to sign, once to embed); it only depends on the signer's certificate.
+        For a PAdES signature pyHanko's providers yield exactly one attribute besides
+        contentType and messageDigest: signingCertificateV2, which only depends on the
+        signer's certificate. Building it through asn1crypto cost ~30 ms per signature; it is
+        encoded once and reused. Any other combination of providers takes pyHanko's path.
         """
-        attributes = await super().signed_attrs(*args, **kwargs)
+        providers = list(
+            self._signed_attr_providers(
+                data_digest=data_digest,
+                digest_algorithm=digest_algorithm,
+                use_cades=use_pades,
+                attr_settings=attr_settings or PdfCMSSignedAttributes(),
+                timestamper=timestamper,
+                is_pdf_sig=is_pdf_sig,
+            )
+        )
+        cached = getattr(self, "_signing_certificate_v2", None)
+        if (
+            cached is not None
+            and content_type == "data"
+            and [type(p) for p in providers] == [SigningCertificateV2Provider]
+        ):
+            message_digest = _der(
+                0x30, _MESSAGE_DIGEST_OID + _der(0x31, _der(0x04, data_digest))
+            )
+            encoded = [_CONTENT_TYPE_DATA_ATTRIBUTE, message_digest, cached]
+            return cms.CMSAttributes.load(_der(0x31, b"".join(sorted(encoded))))
+        attributes = await super().signed_attrs(
+            data_digest, digest_algorithm, attr_settings=attr_settings,
+            content_type=content_type, use_pades=use_pades, timestamper=timestamper,
+            dry_run=dry_run, is_pdf_sig=is_pdf_sig,
+        )
         encoded = []
         for attribute in attributes:
             if attribute["type"].native == "signing_certificate_v2":
