@@ -3,6 +3,7 @@
 - ``lienthong edxml parse FILE [--json] [--strict]``: the parsed package as JSON on stdout
   (``--json``, the default form) or a short summary; issues go to stderr, one per line.
 - ``lienthong edxml build --from-json FILE``: the package bytes on stdout.
+- ``lienthong distribution create-topics``: create the service's Kafka topics (idempotent).
 Bad input: exit 1 with one line ``error: ...`` on stderr.
 """
 
@@ -67,8 +68,24 @@ def _build_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _create_topics_command(args: argparse.Namespace) -> int:
+    from services.distribution.adapters.topics import TOPICS, create_topics
+
+    created = set(create_topics(replication=args.replication))
+    for spec in TOPICS:
+        state = "created" if spec.name in created else "exists"
+        print(f"{spec.name}\t{spec.partitions}\t{state}")
+    return EXIT_OK
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``edxml`` command group to the ``lienthong`` CLI."""
+    """Add the ``edxml`` and ``distribution`` command groups to the ``lienthong`` CLI."""
+    distribution = subparsers.add_parser("distribution", help="the distribution hub")
+    dist_commands = distribution.add_subparsers(dest="distribution_command", required=True)
+    topics_parser = dist_commands.add_parser("create-topics", help="create the Kafka topics")
+    topics_parser.add_argument("--replication", type=int, default=1)
+    topics_parser.set_defaults(handler=_create_topics_command)
+
     edxml = subparsers.add_parser("edxml", help="parse and build edXML (QCVN 102:2016) packages")
     commands = edxml.add_subparsers(dest="edxml_command", required=True)
 
