@@ -28,12 +28,14 @@ from services.registry.adapters.repository import DocumentRepository, is_unique_
 from services.registry.domain.assignment import Assignee, Assignment, AssignmentRole
 from services.registry.domain.calendar import WorkingCalendar
 from services.registry.domain.classification import Confidentiality
+from services.registry.domain.errors import WrongYear
 from services.registry.domain.record import Attachment, DocumentRecord
 from services.registry.domain.register_books import (
     VIETNAM,
     Direction,
     NumberingRule,
     RegisterBookKey,
+    check_agency_code,
 )
 from services.registry.domain.status import ProcessingStatus, initial_entry, transition
 from services.registry.domain.symbols import DocumentSymbol, format_number
@@ -197,6 +199,28 @@ def _allocate(
     return allocation.number, allocation.number_and_symbol
 
 
+def check_issue_date(issue_date: date, now: datetime) -> None:
+    """The clerk dates and numbers a document when it is signed: today or earlier this year.
+
+    A date in an earlier year would append to a closed book (its numbers are final on 31
+    December); a later date would number a document not yet signed.
+    """
+    today = now.astimezone(VIETNAM).date()
+    if issue_date > today:
+        raise InvalidArgument(
+            f"{issue_date.isoformat()} is after today ({today.isoformat()}); a document is "
+            "numbered and dated when it is signed",
+            field="issue_date",
+        )
+    if issue_date.year != today.year:
+        raise WrongYear(
+            "issue_date",
+            f"{issue_date.isoformat()} is in {issue_date.year}; the {issue_date.year} register "
+            f"books are closed (numbers run from 01 on 1 January to 31 December, NĐ 30/2020 "
+            f"Điều 15 khoản 1) and today is in {today.year}",
+        )
+
+
 # -- outgoing ------------------------------------------------------------------------------------
 
 
@@ -217,6 +241,9 @@ def register_outgoing(
     issue_date: date | None = None,
 ) -> Registered:
     """Record an outgoing draft; with ``issue_date`` also number it in the same transaction."""
+    check_agency_code("document.agency_code", message.agency_code)
+    if issue_date is not None:
+        check_issue_date(issue_date, now)
     agency = directory.get(message.agency_code, "document.agency_code")
     record = messages.record_from_pb(
         message,
@@ -292,6 +319,7 @@ def assign_number(
             "changed — issue a correction as a new document (NĐ 30/2020 Điều 18 khoản 3)",
             field="id",
         )
+    check_issue_date(issue_date, now)
     agency = directory.get(row.agency_code, "agency_code")
     return _number(uow, repo, agency.abbreviation, row, issue_date, actor, now)
 
@@ -392,6 +420,7 @@ def register_incoming(
     now: datetime,
 ) -> str:
     """Arrival registration: số đến, effective arrival time, đã đến, one transaction."""
+    check_agency_code("document.agency_code", message.agency_code)
     directory.get(message.agency_code, "document.agency_code")
     received_at = messages.parse_time(message.received_at, "document.received_at") or now
     if received_at > now.replace(microsecond=0) + _CLOCK_SKEW:

@@ -1,0 +1,83 @@
+"""Numbering through the use cases on the real database, with the clock passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+
+import pytest
+import sqlalchemy as sa
+from lienthong.registry.v1 import registry_pb2 as pb
+
+from services.chassis.db import Database
+from services.registry.adapters import orm
+from services.registry.domain.register_books import VIETNAM
+from services.registry.service_layer import use_cases
+from services.registry.service_layer.directory import AgencyInfo, StaticAgencyDirectory
+from tests.integration.registry.conftest import fresh_agency_code
+
+
+@pytest.fixture
+def database(registry_schema) -> Iterator[Database]:
+    database = Database(schema=orm.SCHEMA, metadata=orm.metadata)
+    database.setup("registry")
+    yield database
+    database.stop()
+
+
+def _document(agency: str) -> pb.Document:
+    return pb.Document(
+        agency_code=agency,
+        document_type="to_trinh",
+        subject="Tờ trình đề nghị phê duyệt dự toán",
+        signer=pb.Signer(title="GIÁM ĐỐC", full_name="Vũ Thị Lan"),
+        receivers=[pb.Party(name="Ủy ban nhân dân tỉnh")],
+    )
+
+
+def _issue(database: Database, agency: str, day: date, *, commit: bool = True) -> int | None:
+    directory = StaticAgencyDirectory({agency: AgencyInfo(agency, "Sở Thử", "STH")})
+    with database.unit_of_work() as uow:
+        registered = use_cases.register_outgoing(
+            uow,
+            directory,
+            _document(agency),
+            (),
+            actor="văn thư",
+            now=datetime.combine(day, datetime.min.time(), VIETNAM).replace(hour=9),
+            issue_date=day,
+        )
+        if commit:
+            uow.commit()
+    return registered.number
+
+
+def test_numbers_restart_at_01_on_the_first_of_january(database):
+    agency = fresh_agency_code()
+    assert [_issue(database, agency, date(2026, 12, 31)) for _ in range(3)] == [1, 2, 3]
+    assert _issue(database, agency, date(2027, 1, 4)) == 1
+    assert _issue(database, agency, date(2027, 1, 4)) == 2
+    with database.unit_of_work() as uow:
+        symbols = uow.session.execute(
+            sa.select(orm.documents.c.year, orm.documents.c.number_and_symbol)
+            .where(orm.documents.c.agency_code == agency)
+            .order_by(orm.documents.c.year, orm.documents.c.number)
+        ).all()
+    assert [tuple(r) for r in symbols] == [
+        (2026, "01/TTr-STH"), (2026, "02/TTr-STH"), (2026, "03/TTr-STH"),
+        (2027, "01/TTr-STH"), (2027, "02/TTr-STH"),
+    ]  # fmt: skip
+
+
+def test_a_rolled_back_allocation_leaves_no_gap(database):
+    agency = fresh_agency_code()
+    assert _issue(database, agency, date(2026, 11, 2)) == 1
+    assert _issue(database, agency, date(2026, 11, 2), commit=False) == 2  # rolled back
+    assert _issue(database, agency, date(2026, 11, 2)) == 2
+    with database.unit_of_work() as uow:
+        rows = uow.session.execute(
+            sa.select(sa.func.count(), sa.func.max(orm.documents.c.number)).where(
+                orm.documents.c.agency_code == agency
+            )
+        ).one()
+    assert tuple(rows) == (2, 2)
