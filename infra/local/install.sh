@@ -6,7 +6,7 @@
 #   2. The Kafka broker jars, resolved from Maven Central by infra/local/kafka/pom.xml into
 #      $LT_KAFKA_LIB_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/lienthong/kafka-<version>/).
 #      A completed lib dir carries a stamp with the pom's checksum; with a matching stamp Maven
-#      is not run at all, so a warm re-run works offline.
+#      is not run at all, so a warm re-run works offline. Needs java 17+, mvn, perl (base).
 #
 # Usage: infra/local/install.sh        Log: ${LT_LOG_DIR:-<repo>/var/log}/install.log
 set -euo pipefail
@@ -73,8 +73,11 @@ check_tools() {
     fi
 }
 
+# Checksum of what the pom asks for: comments and layout are left out, so editing a comment
+# does not refetch (and replace the jars under a running broker).
 pom_checksum() {
-    sha256sum "$LT_INFRA_DIR/kafka/pom.xml" | cut -d ' ' -f 1
+    perl -0777 -pe 's/<!--.*?-->//gs; s/\s+//g' "$LT_INFRA_DIR/kafka/pom.xml" | sha256sum \
+        | cut -d ' ' -f 1
 }
 
 fetch_kafka_jars() {
@@ -104,6 +107,7 @@ fetch_kafka_jars() {
     # Download into a sibling staging dir and rename at the end: an interrupted or failed
     # download never leaves a half-filled lib dir that looks complete.
     staging=$(mktemp -d "$lib_dir.partial.XXXXXX")
+    chmod 755 "$staging"  # mktemp's 0700 would hide the jars from other local users
     local maven_log="$install_log_dir/install-maven.log"
     lt_log "fetching Kafka $version jars from Maven Central (output in $maven_log)"
     # The plugin is named in full so that its own download failure names it, too.
@@ -123,6 +127,15 @@ fetch_kafka_jars() {
             lt_die "Maven finished but $required is missing from the Kafka jars"
         }
     done
+    if [[ -d "$lib_dir" ]] \
+        && diff -rq --exclude=.lienthong-complete "$staging" "$lib_dir" >/dev/null 2>&1; then
+        # Same jars as before: keep the directory a running broker may be loading classes from.
+        rm -rf "$staging"
+        printf '%s\n' "$checksum" >"$lib_dir/.lienthong-complete"
+        lt_summary "kafka-jars ok     Kafka $version in $lib_dir unchanged (stamp renewed)" \
+            "in $(lt_elapsed "$started")"
+        return 0
+    fi
     printf '%s\n' "$checksum" >"$staging/.lienthong-complete"
     rm -rf "$lib_dir"
     mv "$staging" "$lib_dir"

@@ -12,12 +12,16 @@ LT_REPO_DIR="$(cd "$LT_INFRA_DIR/../.." && pwd -P)"
 LT_SCRIPT_NAME="infra/local/$(basename "$0")"
 LT_LOG_FILE="${LT_LOG_FILE:-}"
 
+# Appends one timestamped line (ISO 8601, +07:00) to $LT_LOG_FILE, if set.
+lt_log_to_file() {
+    [[ -n "$LT_LOG_FILE" ]] || return 0
+    printf '%s %s: %s\n' "$(TZ=Asia/Ho_Chi_Minh date +%Y-%m-%dT%H:%M:%S%:z)" \
+        "$LT_SCRIPT_NAME" "$*" >>"$LT_LOG_FILE" 2>/dev/null || true
+}
+
 lt_log() {
     printf '%s: %s\n' "$LT_SCRIPT_NAME" "$*" >&2
-    if [[ -n "$LT_LOG_FILE" ]]; then
-        printf '%s %s: %s\n' "$(TZ=Asia/Ho_Chi_Minh date +%Y-%m-%dT%H:%M:%S%:z)" "$LT_SCRIPT_NAME" "$*" \
-            >>"$LT_LOG_FILE" 2>/dev/null || true
-    fi
+    lt_log_to_file "$@"
 }
 
 lt_die() {
@@ -28,10 +32,7 @@ lt_die() {
 # One status line per component on stdout (and in the log).
 lt_summary() {
     printf '%s\n' "$*"
-    if [[ -n "$LT_LOG_FILE" ]]; then
-        printf '%s %s: %s\n' "$(TZ=Asia/Ho_Chi_Minh date +%Y-%m-%dT%H:%M:%S%:z)" "$LT_SCRIPT_NAME" "$*" \
-            >>"$LT_LOG_FILE" 2>/dev/null || true
-    fi
+    lt_log_to_file "$@"
 }
 
 lt_now_ms() { date +%s%3N; }

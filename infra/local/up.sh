@@ -118,10 +118,10 @@ SQL
         lt_die "postgres: creating role/database lienthong failed (see $LT_LOG_FILE)"
     fi
     # Prove the advertised URL works: TCP on the profile port, password auth, our database.
-    local server_port
-    if ! server_port=$(PGPASSWORD=lienthong PGCONNECT_TIMEOUT=5 "$LT_PG_BIN/psql" -X -tA \
+    local login_output
+    if ! login_output=$(PGPASSWORD=lienthong PGCONNECT_TIMEOUT=5 "$LT_PG_BIN/psql" -X -tA \
         -h 127.0.0.1 -p "$LT_PG_PORT" -U lienthong -d lienthong -c 'SHOW port' 2>&1); then
-        lt_die "postgres: cannot log in as lienthong at 127.0.0.1:$LT_PG_PORT: $server_port"
+        lt_die "postgres: cannot log in as lienthong at 127.0.0.1:$LT_PG_PORT: $login_output"
     fi
     lt_summary "postgres   ready  127.0.0.1:$LT_PG_PORT  db=lienthong user=lienthong  ($state," \
         "$(lt_elapsed "$started"))  data=$PG_DATA  log=$pg_log"
@@ -222,9 +222,9 @@ start_kafka() {
         lt_require_free_port "$LT_KAFKA_CONTROLLER_PORT" "kafka controller"
         write_kafka_properties
         if [[ ! -f "$KAFKA_DIR/data/meta.properties" ]]; then
-            [[ -s "$KAFKA_DIR/cluster.id" ]] || "$(lt_python)" -c \
-                'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))' \
-                >"$KAFKA_DIR/cluster.id"
+            # A Kafka cluster id is 16 random bytes in unpadded URL-safe base64 (22 chars).
+            [[ -s "$KAFKA_DIR/cluster.id" ]] || head -c 16 /dev/urandom | base64 \
+                | tr '+/' '-_' | tr -d '=\n' >"$KAFKA_DIR/cluster.id"
             lt_log "kafka: formatting storage $KAFKA_DIR/data (log: $LT_LOG_DIR/kafka-format.log)"
             if ! java -Xmx256m -cp "$lib_dir/*" \
                 -Dlog4j2.configurationFile="$LT_INFRA_DIR/kafka/log4j2.properties" \
@@ -262,9 +262,9 @@ start_kafka() {
         lt_die "kafka: broker on $LT_KAFKA_BOOTSTRAP is not ready: $(tail -n 1 "$LT_LOG_FILE");" \
             "see $LT_LOG_DIR/kafka.log and $java_log"
     fi
-    lt_summary "kafka      ready  $LT_KAFKA_BOOTSTRAP  controller=127.0.0.1:$LT_KAFKA_CONTROLLER_PORT" \
-        "$topics_summary  ($state, $(lt_elapsed "$started"))  pid=$pid" \
-        "log=$LT_LOG_DIR/kafka.log"
+    lt_summary "kafka      ready  $LT_KAFKA_BOOTSTRAP " \
+        "controller=127.0.0.1:$LT_KAFKA_CONTROLLER_PORT $topics_summary " \
+        "($state, $(lt_elapsed "$started"))  pid=$pid  log=$LT_LOG_DIR/kafka.log"
 }
 
 # ---------------------------------------------------------------------------------------------
