@@ -28,7 +28,7 @@ from services.registry.adapters.repository import DocumentRepository, is_unique_
 from services.registry.domain.assignment import Assignee, Assignment, AssignmentRole
 from services.registry.domain.calendar import WorkingCalendar
 from services.registry.domain.classification import Confidentiality
-from services.registry.domain.errors import WrongYear
+from services.registry.domain.errors import InvalidField, WrongYear
 from services.registry.domain.record import Attachment, DocumentRecord
 from services.registry.domain.register_books import (
     VIETNAM,
@@ -107,11 +107,9 @@ def store_attachments(blobs: BlobStore, items: Sequence[pb.Attachment]) -> tuple
             )
         try:
             stored.append(messages.attachment_of(item))
-        except InvalidArgument:
-            raise
-        except ValueError as exc:  # InvalidField: prefix the position
-            reason = getattr(exc, "reason", str(exc))
-            raise InvalidArgument(reason, field=f"{field}.{getattr(exc, 'field', '')}") from None
+        except InvalidField as exc:  # name the position: document.attachments[2].file_name
+            name = (exc.field or "").removeprefix("attachment.")
+            raise InvalidArgument(exc.reason, field=f"{field}.{name}") from None
     return tuple(stored)
 
 

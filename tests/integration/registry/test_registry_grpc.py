@@ -190,6 +190,18 @@ def test_attachments_are_stored_by_hash_and_a_missing_blob_is_refused(registry, 
     )  # fmt: skip
     assert code == grpc.StatusCode.FAILED_PRECONDITION
     assert field == "document.attachments[0].sha256" and missing in details
+    code, _, field = _error(
+        lambda: registry.RegisterOutgoing(
+            pb.RegisterOutgoingRequest(
+                document=_outgoing(
+                    agency,
+                    attachments=[pb.Attachment(file_name="../etc/passwd", media_type="text/plain",
+                                               content=b"x")],
+                )
+            )
+        )
+    )  # fmt: skip
+    assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, "document.attachments[0].file_name")
 
 
 # -- bad inputs --------------------------------------------------------------------------------
