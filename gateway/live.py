@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from services.chassis.events import Event, MalformedEvent
 
 log = logging.getLogger("lienthong.gateway.live")
 
+TOPIC_RECHECK_S = 30.0
 QUEUE_SIZE = 256  # per connection; a client this far behind is disconnected, not waited for
 
 
@@ -194,10 +196,7 @@ class KafkaFeed:
         while not self._stop.is_set():
             try:
                 consumer = make_consumer(
-                    *self.topics,
-                    group_id=self.group,
-                    auto_offset_reset="latest",
-                    enable_auto_commit=False,
+                    group_id=self.group, auto_offset_reset="latest", enable_auto_commit=False
                 )
             except Exception:
                 log.exception("live feed cannot reach Kafka; retrying in 5 s")
@@ -212,7 +211,22 @@ class KafkaFeed:
                 consumer.close()
 
     def _consume(self, consumer: Any) -> None:
+        subscribed: set[str] = set()
+        next_check = 0.0
         while not self._stop.is_set():
+            # Subscribe only to topics that exist (a service not deployed yet has none; asking
+            # for it makes the client log an error twice a second), and look again now and then.
+            if time.monotonic() >= next_check:
+                existing = set(self.topics) & set(consumer.topics())
+                if existing != subscribed:
+                    subscribed = existing
+                    if subscribed:
+                        consumer.subscribe(sorted(subscribed))
+                    log.info("live feed follows", extra={"topics": sorted(subscribed)})
+                next_check = time.monotonic() + TOPIC_RECHECK_S
+            if not subscribed:
+                self._stop.wait(1)
+                continue
             batches = consumer.poll(timeout_ms=500)
             if consumer.assignment():
                 self.ready.set()

@@ -72,10 +72,6 @@ class CorrelationMiddleware:
             logs.correlation_id.reset(token)
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
     """413 for bodies over the limit: at once from Content-Length, else while streaming.
 
@@ -117,27 +113,33 @@ class BodyLimitMiddleware:
                 return
         seen = 0
         started = False
+        refused = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise BodyTooLarge
+                    # Answer now and tell the app the client went away: frameworks turn an
+                    # exception raised here into their own 400, which would hide the reason.
+                    refused = True
+                    if not started:
+                        await _send_413(scope, send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 went out; whatever the app says after is dropped
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _send_413(scope, send, limit)
+        await self.app(scope, counting_receive, tracking_send)
 
 
 async def _send_413(scope: Scope, send: Send, limit: int) -> None:

@@ -12,7 +12,10 @@ import hashlib
 import secrets
 import time
 import uuid
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import jwt
 
@@ -80,14 +83,35 @@ class OidcValidator:
 
     def __init__(self, settings: OidcSettings) -> None:
         self.settings = settings
-        self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=3600)
+        self._file = (
+            Path(url2pathname(urlparse(settings.jwks_url).path))
+            if settings.jwks_url.startswith("file:")
+            else None
+        )
+        self._jwks = (
+            None
+            if self._file
+            else jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=3600)
+        )
+
+    def _signing_key(self, token: str) -> Any:
+        if self._jwks is not None:
+            return self._jwks.get_signing_key_from_jwt(token).key
+        # A JWKS file (air-gapped deployments) is re-read each time: it is small and local.
+        assert self._file is not None
+        kid = jwt.get_unverified_header(token).get("kid")
+        keys = jwt.PyJWKSet.from_json(self._file.read_text(encoding="utf-8"))
+        for key in keys.keys:
+            if kid is None or key.key_id == kid:
+                return key.key
+        raise jwt.PyJWKClientError(f"no key {kid!r} in {self._file}")
 
     def read(self, token: str) -> Principal:
         try:
-            signing_key = self._jwks.get_signing_key_from_jwt(token)
+            signing_key = self._signing_key(token)
             claims = jwt.decode(
                 token,
-                signing_key.key,
+                signing_key,
                 algorithms=["RS256", "ES256", "PS256", "EdDSA"],
                 audience=self.settings.audience,
                 issuer=self.settings.issuer,
