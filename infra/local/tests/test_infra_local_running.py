@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 import subprocess
 import uuid
 from pathlib import Path
@@ -40,6 +41,13 @@ def psycopg_url(profile_env: dict[str, str]) -> str:
 
 
 def test_up_again_only_rechecks_what_is_running(profile_env: dict[str, str]) -> None:
+    # Never start anything from a test: both servers must already accept connections.
+    for port_name in ("LT_PG_PORT", "LT_KAFKA_PORT"):
+        try:
+            socket.create_connection(("127.0.0.1", int(profile_env[port_name])), 2).close()
+        except OSError as error:
+            pytest.fail(f"nothing on {port_name}={profile_env[port_name]} ({error}); "
+                        f"run infra/local/up.sh {PROFILE} first", pytrace=False)
     result = subprocess.run(
         [str(INFRA_DIR / "up.sh"), PROFILE], env=profile_env, capture_output=True, text=True,
         timeout=120, check=False,
