@@ -182,3 +182,19 @@ def test_large_document_streams_from_file_to_file(signing, tmp_path) -> None:  #
     assert signed.startswith(source.read_bytes()[:1024])  # incremental: original bytes kept
     (report,) = validate_with_pyhanko(signed, signing.trust)
     assert report.ok
+
+
+def test_engine_is_thread_safe(signing, sample_pdf) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    def issue(index: int) -> bytes:
+        person = signing.engine.sign_person(sample_pdf, signing.person)
+        return signing.engine.sign_organisation(
+            person, signing.organisation,
+            number=f"{index}/STTTT-VP", place_and_date="Hà Giang, ngày 25 tháng 11 năm 2026",
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outputs = list(pool.map(issue, range(8)))
+    for output in outputs:
+        assert all(report.ok for report in validate_with_pyhanko(output, signing.trust))
