@@ -152,3 +152,17 @@ def test_dev_pki_is_idempotent_and_marked_dev(hsm, dev_pki) -> None:  # type: ig
     assert organisation[0].value == "LiênThông DEV — không dùng thật"
     revoked = dev_pki.signer("person-revoked").certificate.serial_number
     assert dev_pki.intermediate_crl.get_revoked_certificate_by_serial_number(revoked) is not None
+
+
+def test_devpki_cli_lists_the_signers(hsm, dev_pki, capsys) -> None:  # type: ignore[no-untyped-def]
+    import argparse
+
+    from services.certificates.entrypoints.cli import register
+
+    parser = argparse.ArgumentParser(prog="lienthong")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["devpki", "show"])
+    assert args.handler(args) == 0
+    listing = capsys.readouterr().out
+    for role in ("person", "organisation", "tsa", "person-revoked"):
+        assert f"lt-dev-{role}" in listing
