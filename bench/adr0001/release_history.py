@@ -51,7 +51,7 @@ def published_versions(package: str, uploaded_before: str | None = None) -> list
 
 def upload_month(package: str, version: str) -> str:
     """First month-end before which ``version`` was already uploaded (binary search by month)."""
-    months = [dt.date(year, month, 1) for year in range(2010, dt.date.today().year + 1)
+    months = [dt.date(year, month, 1) for year in range(2015, dt.date.today().year + 1)
               for month in range(1, 13)]
     low, high = 0, len(months) - 1
     while low < high:
@@ -62,6 +62,18 @@ def upload_month(package: str, version: str) -> str:
         else:
             low = middle + 1
     return months[low].strftime("%Y-%m")
+
+
+def sdist_install_requires(archive: Path) -> list[str]:
+    """``install_requires`` of an sdist's setup.py: old sdists' PKG-INFO has no Requires-Dist."""
+    with tarfile.open(archive) as sdist:
+        member = next((m for m in sdist.getmembers() if m.name.count("/") == 1
+                       and m.name.endswith("/setup.py")), None)
+        if member is None:
+            return []
+        source = sdist.extractfile(member).read().decode("utf-8")
+    block = re.search(r"install_requires=\[(.*?)\]", source, re.DOTALL)
+    return re.findall(r"['\"]([^'\"]+)['\"]", block.group(1)) if block else []
 
 
 def archive_metadata(archive: Path) -> tuple[str, dt.datetime]:
@@ -90,7 +102,8 @@ def report(package: str, download_dir: Path) -> None:
     archive = next(p for p in download_dir.iterdir()
                    if p.name.lower().replace("_", "-").startswith(f"{package}-{newest}"))
     metadata, built = archive_metadata(archive)
-    print(f"{archive.name}: newest file inside dated {built:%Y-%m-%d %H:%M} (build time)")
+    print(f"{archive.name}: newest file inside dated {built:%Y-%m-%d %H:%M} (build time; "
+          "a reproducible build may stamp a fixed date instead)")
     parsed = email.parser.Parser().parsestr(metadata)
     for field in METADATA_FIELDS:
         for value in parsed.get_all(field) or []:
@@ -99,6 +112,9 @@ def report(package: str, download_dir: Path) -> None:
             if field == "Classifier" and "Programming Language :: Python ::" not in value:
                 continue
             print(f"  {field}: {value}")
+    if archive.name.endswith(".tar.gz"):
+        for requirement in sdist_install_requires(archive):
+            print(f"  setup.py install_requires: {requirement}")
     print()
 
 
