@@ -93,10 +93,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--crl-entries", type=int, default=0,
+        help="revoked serials in the issuing CA's CRL (a national CA's CRL has tens of "
+        "thousands; it is configured and also embedded in every B-LT document)",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # pyHanko's "fetching is not allowed" notes while signing
 
     pki = corpus.SoftPki.create()
+    # Serials of other (unknown) certificates: a production-sized CRL, before anything signs.
+    pki.revoked_serials.extend(10**30 + i for i in range(args.crl_entries))
     base = corpus.base_document()
     documents = [two_signature_document(pki, base) for _ in range(args.documents)]
     trust: TrustStore = pki.trust_store()
@@ -133,6 +140,7 @@ def main() -> int:
 
     n = len(documents)
     print(f"verification: {n} two-signature documents (person B-LT + organisation B-LTA), "
+          f"CRL of {len(pki.revoked_serials)} entries ({len(pki.crl)} bytes), "
           f"{args.rounds} interleaved rounds")
     rates = {}
     for name, rounds in timings.items():

@@ -138,6 +138,8 @@ class TrustMaterial:
     def build(cls, trust: TrustStore) -> TrustMaterial:
         anchors = [CertTrustAnchor(certificate) for certificate in trust.anchors]
         crls = tuple(asn1_crl.CertificateList.load(der) for der in trust.crls)
+        for crl in crls:
+            _warm_crl(crl)
         for certificate in (*trust.anchors, *trust.intermediates):
             _ = certificate.subject.hashable, certificate.issuer.hashable  # warm name caches
         for crl in crls:
@@ -160,20 +162,72 @@ class _Embedded:
         return bool(self.crls or self.ocsps)
 
 
-def _read_dss(reader: PdfFileReader) -> _Embedded:
+def _warm_crl(crl: asn1_crl.CertificateList) -> None:
+    """Parse every entry once: certvalidator scans the entries for each certificate checked."""
+    for entry in crl["tbs_cert_list"]["revoked_certificates"]:
+        _ = entry["user_certificate"]
+
+
+class ParsedObjects:
+    """Parsed certificates and CRLs by the SHA-256 of their DER: content-addressed, so safe
+    to share between documents and trust-store versions.
+
+    A government CA's CRL can hold tens of thousands of entries and every B-LT document embeds
+    a copy; parsing it (and indexing its entries) once instead of per document is where most
+    of the caching gain is on production-sized trust data. Objects are read-only to pyHanko.
+    """
+
+    def __init__(self, max_items: int = 512, max_item_bytes: int = 16 * MIB) -> None:
+        self.max_items = max_items
+        self.max_item_bytes = max_item_bytes
+        self._items: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _get(self, kind: str, der: bytes, load: Any) -> Any:
+        if len(der) > self.max_item_bytes:
+            return load(der)
+        key = (kind, hashlib.sha256(der).digest())
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        parsed = load(der)
+        with self._lock:
+            self._items[key] = parsed
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+        return parsed
+
+    def certificate(self, der: bytes) -> asn1_x509.Certificate:
+        return self._get("cert", der, asn1_x509.Certificate.load)
+
+    def crl(self, der: bytes) -> asn1_crl.CertificateList:
+        def load(data: bytes) -> asn1_crl.CertificateList:
+            loaded = asn1_crl.CertificateList.load(data)
+            _warm_crl(loaded)
+            return loaded
+
+        return self._get("crl", der, load)
+
+    def ocsp(self, der: bytes) -> asn1_ocsp.OCSPResponse:
+        return self._get("ocsp", der, asn1_ocsp.OCSPResponse.load)
+
+
+def _read_dss(reader: PdfFileReader, parsed: ParsedObjects) -> _Embedded:
     try:
         dss = DocumentSecurityStore.read_dss(reader)
     except NoDSSFoundError:
         return _Embedded()
-    embedded = _Embedded(certificates=list(dss.load_certs()))
+    embedded = _Embedded()
+    for ref in dss.certs.values():
+        der = ref.get_object().read_data(DecodePurpose.CERTIFICATE)
+        embedded.certificates.append(parsed.certificate(der))
     for ref in dss.crls:
-        stream = ref.get_object()
-        embedded.crls.append(asn1_crl.CertificateList.load(stream.read_data(DecodePurpose.CRL)))
+        embedded.crls.append(parsed.crl(ref.get_object().read_data(DecodePurpose.CRL)))
     for ref in dss.ocsps:
-        stream = ref.get_object()
-        embedded.ocsps.append(
-            asn1_ocsp.OCSPResponse.load(stream.read_data(DecodePurpose.OCSP_RESPONSE))
-        )
+        der = ref.get_object().read_data(DecodePurpose.OCSP_RESPONSE)
+        embedded.ocsps.append(parsed.ocsp(der))
     return embedded
 
 
@@ -362,6 +416,7 @@ class PdfVerifier:
         self.policy = policy or VerificationPolicy()
         self._trust = trust
         self._materials: OrderedDict[str, TrustMaterial] = OrderedDict()
+        self._parsed = ParsedObjects()
         self._lock = threading.Lock()
 
     @property
@@ -465,7 +520,7 @@ class PdfVerifier:
                     f"{self.policy.max_signatures}",
                 )
             ]
-        embedded = _read_dss(reader)
+        embedded = _read_dss(reader, self._parsed)
         document_timestamps = [
             (sig.signed_revision, sig) for sig in embedded_signatures if _is_doc_timestamp(sig)
         ]
