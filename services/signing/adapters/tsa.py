@@ -23,6 +23,7 @@ from pyhanko.sign import general
 from pyhanko.sign.general import simple_cms_attribute
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
+from services.signing.adapters.der import der_tlv
 from services.signing.adapters.hsm import Hsm
 
 logger = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class HsmTimestampAuthority(DummyTimeStamper):
         now = dt.datetime.now(dt.UTC)
         serial = int.from_bytes(os.urandom(16), "big") >> 1
         tst_fields = [
-            _der(0x02, b"\x01"),  # version v1
+            der_tlv(0x02, b"\x01"),  # version v1
             parts["policy"],
             req["message_imprint"].dump(),
             core.Integer(serial).dump(),
@@ -102,8 +103,8 @@ class HsmTimestampAuthority(DummyTimeStamper):
         ]
         if req["nonce"].native is not None:
             tst_fields.append(req["nonce"].dump())
-        tst_fields.append(_der(0xA0, parts["tsa_name"]))  # tsa [0] EXPLICIT GeneralName
-        tst_info = _der(0x30, b"".join(tst_fields))
+        tst_fields.append(der_tlv(0xA0, parts["tsa_name"]))  # tsa [0] EXPLICIT GeneralName
+        tst_info = der_tlv(0x30, b"".join(tst_fields))
         attributes = cms.CMSAttributes(
             [
                 simple_cms_attribute("content_type", "tst_info"),
@@ -113,34 +114,34 @@ class HsmTimestampAuthority(DummyTimeStamper):
             ]
         ).dump()
         signature = self.hsm.sign(self.key_id, attributes)
-        signer_info = _der(
+        signer_info = der_tlv(
             0x30,
-            _der(0x02, b"\x01")
+            der_tlv(0x02, b"\x01")
             + parts["sid"]
             + parts["sha256"]
             + b"\xa0" + attributes[1:]  # signedAttrs [0] IMPLICIT: same content, new tag
             + parts["rsa"]
-            + _der(0x04, signature),
+            + der_tlv(0x04, signature),
         )
-        encapsulated = _der(
+        encapsulated = der_tlv(
             0x30,
             core.ObjectIdentifier("1.2.840.113549.1.9.16.1.4").dump()  # id-ct-TSTInfo
-            + _der(0xA0, _der(0x04, tst_info)),
+            + der_tlv(0xA0, der_tlv(0x04, tst_info)),
         )
-        signed_data = _der(
+        signed_data = der_tlv(
             0x30,
-            _der(0x02, b"\x03")
-            + _der(0x31, parts["sha256"])
+            der_tlv(0x02, b"\x03")
+            + der_tlv(0x31, parts["sha256"])
             + encapsulated
-            + _der(0xA0, parts["certificates"])  # certificates [0] IMPLICIT SET OF
-            + _der(0x31, signer_info),
+            + der_tlv(0xA0, parts["certificates"])  # certificates [0] IMPLICIT SET OF
+            + der_tlv(0x31, signer_info),
         )
-        token = _der(
+        token = der_tlv(
             0x30,
-            core.ObjectIdentifier("1.2.840.113549.1.7.2").dump() + _der(0xA0, signed_data),
+            core.ObjectIdentifier("1.2.840.113549.1.7.2").dump() + der_tlv(0xA0, signed_data),
         )
-        granted = _der(0x30, _der(0x02, b"\x00"))  # PKIStatusInfo { status granted }
-        return tsp.TimeStampResp.load(_der(0x30, granted + token))
+        granted = der_tlv(0x30, der_tlv(0x02, b"\x00"))  # PKIStatusInfo { status granted }
+        return tsp.TimeStampResp.load(der_tlv(0x30, granted + token))
 
     def _signed_attributes(
         self, tst_info_data: bytes, md_algorithm: str, dt_value: dt.datetime
@@ -160,7 +161,7 @@ class HsmTimestampAuthority(DummyTimeStamper):
             ]
         )
 
-    def respond_der(self, request_der: bytes) -> bytes:
+    def respondder_tlv(self, request_der: bytes) -> bytes:
         """DER in, DER out, with RFC 3161 ``rejection`` for requests that do not parse."""
         try:
             request = tsp.TimeStampReq.load(request_der)
@@ -184,15 +185,6 @@ class HsmTimestampAuthority(DummyTimeStamper):
 WsgiApp = Callable[[dict, Callable], list[bytes]]
 
 
-def _der(tag: int, content: bytes) -> bytes:
-    """One DER TLV (definite length)."""
-    length = len(content)
-    if length < 0x80:
-        return bytes((tag, length)) + content
-    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((tag, 0x80 | len(encoded))) + encoded + content
-
-
 def rfc3161_wsgi_app(authority: HsmTimestampAuthority) -> WsgiApp:
     """WSGI application of the RFC 3161 HTTP transport (RFC 3161 §3.4)."""
 
@@ -211,7 +203,7 @@ def rfc3161_wsgi_app(authority: HsmTimestampAuthority) -> WsgiApp:
             start_response("400 Bad Request", [("Content-Type", "text/plain")])
             return [b"Content-Length must be between 1 and 16384\n"]
         body = environ["wsgi.input"].read(length)
-        reply = authority.respond_der(body)
+        reply = authority.respondder_tlv(body)
         start_response(
             "200 OK",
             [("Content-Type", "application/timestamp-reply"), ("Content-Length", str(len(reply)))],

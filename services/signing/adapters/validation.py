@@ -19,7 +19,7 @@ from pyhanko.sign.validation import async_validate_pdf_signature, async_validate
 from pyhanko.sign.validation.status import ModificationLevel, SignatureCoverageLevel
 
 from services.certificates.identity import read_subject
-from services.signing.adapters.pades import TrustConfig
+from services.signing.adapters.trust import TrustConfig
 
 
 @dataclass(frozen=True)

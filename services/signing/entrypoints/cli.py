@@ -73,10 +73,10 @@ def _keys_csr(args: argparse.Namespace) -> int:
 
 
 def _keys_import_cert(args: argparse.Namespace) -> int:
-    from services.signing.adapters.pades import _pem_to_der
+    from services.signing.adapters.trust import pem_to_der
 
     try:
-        der = _pem_to_der(Path(args.cert).read_bytes())
+        der = pem_to_der(Path(args.cert).read_bytes())
         _hsm().import_certificate(_key_id(args), der, args.label or args.id or args.id_hex)
     except (HsmError, ValueError, OSError) as exc:
         return _fail(str(exc))

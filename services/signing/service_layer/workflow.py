@@ -29,7 +29,8 @@ from services.signing.adapters.images import (
     handwritten_signature_png,
     round_seal_png,
 )
-from services.signing.adapters.pades import CopyForm, PadesEngine, SignerProfile, TrustConfig
+from services.signing.adapters.pades import CopyForm, PadesEngine, SignerProfile
+from services.signing.adapters.trust import TrustConfig
 from services.signing.adapters.tsa import HsmTimestampAuthority
 from services.signing.domain.audit import AuditEvent, AuditRecord, Outcome
 from services.signing.domain.errors import SigningEngineFailed, SigningRefused
