@@ -48,7 +48,9 @@ stop_kafka() {
     # first one after a format also writes the class-data-sharing archive, see up.sh).
     local grace_s=${LT_KAFKA_STOP_TIMEOUT_S:-60} killed=false
     local deadline=$((SECONDS + grace_s))
-    while kill -0 "$pid" 2>/dev/null; do
+    # Checked by command line, not `kill -0`: an unreaped zombie (no init to reap it in some
+    # containers) has an empty one and counts as gone.
+    while lt_is_kafka_of "$pid" "$LT_VAR_DIR/kafka"; do
         if ((SECONDS >= deadline)) && ! $killed; then
             lt_log "kafka: pid $pid still running ${grace_s} s after SIGTERM; sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true

@@ -119,14 +119,18 @@ def poll_until(
 
 
 def _process_gone(pid: int | None) -> str | None:
+    """Why waiting for ``pid`` is pointless (it exited, or is an unreaped zombie), or None."""
     if pid is None:
         return None
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
         return f"process {pid} exited"
-    except PermissionError:
+    except OSError:
         return None
+    # The state letter follows the parenthesised command name, which may contain spaces.
+    if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+        return f"process {pid} exited"
     return None
 
 

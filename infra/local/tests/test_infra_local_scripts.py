@@ -295,6 +295,29 @@ def test_kafka_wait_gives_up_early_when_the_broker_process_died(wait_ready: Modu
         )
 
 
+def test_kafka_wait_treats_an_unreaped_zombie_as_exited(wait_ready: ModuleType) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    zombie = subprocess.Popen(["true"])  # not waited for: stays a zombie after exiting
+    try:
+        wait_ready.poll_until(
+            "zombie", lambda: _assert_zombie(zombie.pid), timeout_s=30
+        )
+        with pytest.raises(wait_ready.NotReadyError, match=f"process {zombie.pid} exited"):
+            wait_ready.ensure_kafka(
+                f"127.0.0.1:{closed_port}", [], timeout_s=300, pid=zombie.pid,
+                attempt_timeout_ms=300,
+            )
+    finally:
+        zombie.wait()
+
+
+def _assert_zombie(pid: int) -> None:
+    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    assert state == "Z", state
+
+
 def test_poll_until_reports_the_last_error_after_the_deadline(wait_ready: ModuleType) -> None:
     attempts = []
 
