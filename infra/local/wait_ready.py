@@ -177,19 +177,20 @@ def ensure_kafka(
             if not topic.get("error_code")
         }
         missing = [spec for spec in topics if spec.name not in existing]
-        for spec in topics:
-            have = existing.get(spec.name)
-            if have is not None and have != spec.partitions:
-                print(
-                    f"wait_ready: warning: topic {spec.name} has {have} partitions, "
-                    f"topics.txt asks for {spec.partitions}; left unchanged",
-                    file=sys.stderr,
-                )
+        # Left unchanged on purpose (see topics.txt), but shown in up.sh's summary line.
+        mismatched = [
+            f"{spec.name}(has {existing[spec.name]}, topics.txt {spec.partitions})"
+            for spec in topics
+            if spec.name in existing and existing[spec.name] != spec.partitions
+        ]
         if missing:
             _create_topics(admin, missing)
     finally:
         admin.close()
-    return f"topics={len(topics)} created={len(missing)}"
+    summary = f"topics={len(topics)} created={len(missing)}"
+    if mismatched:
+        summary += " partition-mismatch=" + ",".join(mismatched)
+    return summary
 
 
 def _create_topics(admin: Any, missing: list[TopicSpec]) -> None:

@@ -122,6 +122,35 @@ def test_kafka_has_the_listed_topics_and_round_trips_a_record(
         admin.close()
 
 
+def test_wait_ready_creates_missing_topics_once_with_their_partitions(
+    profile_env: dict[str, str], tmp_path: Path
+) -> None:
+    from kafka.admin import KafkaAdminClient
+
+    topic = f"lienthong.infra-selftest.{uuid.uuid4().hex[:8]}"
+    topics_file = tmp_path / "topics.txt"
+    topics_file.write_text(f"# scratch\n{topic} 3\n", "utf-8")
+    command = [
+        str(INFRA_DIR.parents[1] / ".venv" / "bin" / "python"), str(INFRA_DIR / "wait_ready.py"),
+        "kafka", "--bootstrap", profile_env["LT_KAFKA_BOOTSTRAP"], "--topics-file",
+        str(topics_file), "--timeout", "30",
+    ]
+    admin = KafkaAdminClient(bootstrap_servers=profile_env["LT_KAFKA_BOOTSTRAP"])
+    try:
+        first = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
+        second = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
+        (described,) = admin.describe_topics([topic])
+        assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
+        assert first.stdout.strip() == "topics=1 created=1"
+        assert second.stdout.strip() == "topics=1 created=0"
+        assert len(described["partitions"]) == 3
+        assert {len(p["replica_nodes"]) for p in described["partitions"]} == {1}
+    finally:
+        if topic in admin.list_topics():
+            admin.delete_topics([topic])
+        admin.close()
+
+
 def test_kafka_does_not_create_topics_on_first_use(profile_env: dict[str, str]) -> None:
     from kafka import KafkaProducer
     from kafka.admin import KafkaAdminClient
