@@ -83,10 +83,10 @@ def seed(engine: sa.Engine) -> int:
                 SELECT gen_random_uuid(), 'outgoing', :agency, 'outgoing', y, n,
                        CASE WHEN n < 10 THEN '0' ELSE '' END || n || '/QĐ-UBND',
                        make_date(y, 1 + (n % 12), 1 + (n % 28)), 'quyet_dinh',
-                       'Về việc ' || (:topics)[1 + i % :nt] || ' tại '
-                           || (:places)[1 + (i / 7) % :np] || ' năm ' || y,
-                       've viec ' || (:topics_f)[1 + i % :nt] || ' tai '
-                           || (:places_f)[1 + (i / 7) % :np] || ' nam ' || y,
+                       'Về việc ' || (CAST(:topics AS text[]))[1 + i % :nt] || ' tại '
+                           || (CAST(:places AS text[]))[1 + (i / 7) % :np] || ' năm ' || y,
+                       've viec ' || (CAST(:topics_f AS text[]))[1 + i % :nt] || ' tai '
+                           || (CAST(:places_f AS text[]))[1 + (i / 7) % :np] || ' nam ' || y,
                        'issued', (i % 5)::smallint, '[]'::jsonb, 'Tiếng Việt',
                        now(), now(), 1
                 FROM generate_series(:first, :last) AS i,
@@ -282,13 +282,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--skip-search", action="store_true")
+    parser.add_argument("--skip-allocations", action="store_true")
     args = parser.parse_args()
     from services.chassis.migrations import upgrade
 
     upgrade("registry")
     engine = _engine()
     try:
-        bench_allocations(engine, args.seconds)
+        if not args.skip_allocations:
+            bench_allocations(engine, args.seconds)
         if not args.skip_search:
             seed(engine)
             bench_search(engine, args.repeats)

@@ -81,3 +81,41 @@ def test_a_rolled_back_allocation_leaves_no_gap(database):
             )
         ).one()
     assert tuple(rows) == (2, 2)
+
+
+@pytest.mark.parametrize("windows", [(2, 3), (1, 50), (100, 1000)])
+def test_text_search_across_windows_is_exact_and_newest_first(database, monkeypatch, windows):
+    """Windows then the trigram index must give the same pages as a plain scan would."""
+    from services.registry.adapters import repository
+    from services.registry.adapters.repository import DocumentFilter, DocumentRepository
+
+    agency = fresh_agency_code()
+    directory = StaticAgencyDirectory({agency: AgencyInfo(agency, "Sở Thử", "STH")})
+    subjects = [
+        "Về việc đầu tư xây dựng cầu" if n % 5 in (0, 3) else f"Về việc khác số {n}"
+        for n in range(23)
+    ]
+    with database.unit_of_work() as uow:
+        for subject in subjects:
+            document = _document(agency)
+            document.subject = subject
+            use_cases.register_outgoing(
+                uow, directory, document, (), actor="văn thư",
+                now=datetime(2026, 11, 2, 9, 0, tzinfo=VIETNAM), issue_date=date(2026, 11, 2),
+            )  # fmt: skip
+        uow.commit()
+    monkeypatch.setattr(repository, "SEARCH_WINDOWS", windows)
+    with database.unit_of_work() as uow:
+        repo = DocumentRepository(uow.session)
+        every = repo.search(DocumentFilter(agency), before_seq=None, limit=100)
+        expected = [r.seq for r in every if "dau tu" in r.subject_folded]
+        seen: list[int] = []
+        before = None
+        while True:
+            page = repo.search(DocumentFilter(agency, query="ĐẦU TƯ"), before_seq=before, limit=2)
+            seen += [r.seq for r in page]
+            if len(page) < 2:
+                break
+            before = page[-1].seq
+    assert len(expected) == 9
+    assert seen == expected
