@@ -50,7 +50,12 @@ REFRESH_TTL_S = _declare(
 LOGIN_MAX_FAILURES = _declare(
     "LT_GATEWAY_LOGIN_MAX_FAILURES",
     "5",
-    "Failed logins per user name (and 4x that per client address) allowed in the window.",
+    "Failed logins per user name allowed in the window; then 429 until it passes.",
+)
+LOGIN_MAX_FAILURES_PER_CLIENT = _declare(
+    "LT_GATEWAY_LOGIN_MAX_FAILURES_PER_CLIENT",
+    "100",
+    "Failed logins per client address in the window (an office NAT hides many users).",
 )
 LOGIN_WINDOW_S = _declare("LT_GATEWAY_LOGIN_WINDOW_S", "900", "Window of the login throttle (s).")
 MAX_BODY_BYTES = _declare(
@@ -105,6 +110,7 @@ class GatewaySettings:
     access_ttl_s: int
     refresh_ttl_s: int
     login_max_failures: int
+    login_max_failures_per_client: int
     login_window_s: int
     max_body_bytes: int
     max_upload_bytes: int
@@ -133,6 +139,7 @@ class GatewaySettings:
             access_ttl_s=get_int(ACCESS_TTL_S, env),
             refresh_ttl_s=get_int(REFRESH_TTL_S, env),
             login_max_failures=get_int(LOGIN_MAX_FAILURES, env),
+            login_max_failures_per_client=get_int(LOGIN_MAX_FAILURES_PER_CLIENT, env),
             login_window_s=get_int(LOGIN_WINDOW_S, env),
             max_body_bytes=get_int(MAX_BODY_BYTES, env),
             max_upload_bytes=get_int(MAX_UPLOAD_BYTES, env),

@@ -85,8 +85,10 @@ class AccountService:
         username = username.strip().lower()
         window = timedelta(seconds=self.settings.login_window_s)
         by_user, by_client = self.store.recent_failures(username, client, window)
-        limit = self.settings.login_max_failures
-        if by_user >= limit or by_client >= 4 * limit:
+        if (
+            by_user >= self.settings.login_max_failures
+            or by_client >= self.settings.login_max_failures_per_client
+        ):
             with self.store.engine.begin() as conn:
                 self.store.audit(
                     conn,

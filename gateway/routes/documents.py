@@ -169,6 +169,9 @@ def documents_router() -> APIRouter:
         allowed = TRANSITION_ROLES.get(body.target)
         if allowed is None:
             raise problems.invalid(f"{body.target!r} is not a status a user sets", "target")
+        if body.target == "rejected" and not body.note.strip():
+            # QĐ 28/2018 Điều 10 khoản 2 h: a return states its reason.
+            raise problems.invalid("a returned document needs the reason in note", "note")
         await visible_document(request, who, document_id)
         if not who.has_any(*allowed):
             names = ", ".join(r.value for r in allowed)
