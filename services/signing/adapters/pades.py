@@ -53,6 +53,7 @@ from pyhanko_certvalidator import errors as cv_errors
 
 from services.certificates.identity import CertificateSubject, read_subject
 from services.signing.adapters import pdf_speedups
+from services.signing.adapters.attachments import as_pdf
 from services.signing.adapters.fonts import (
     LIBERATION_SERIF,
     LIBERATION_SERIF_ITALIC,
@@ -682,9 +683,15 @@ class PadesEngine:
 
     async def async_sign_attachment(
         self, data: Document, signer: SignerProfile, *, number: str,
-        field_name: str = ORGANISATION_SIGNATURE_FIELD,
+        field_name: str = ORGANISATION_SIGNATURE_FIELD, filename: str = "",
     ) -> bytes:
-        """Attachment in a separate file: number/symbol and ISO 8601 time, top right, no image."""
+        """Attachment in a separate file: number/symbol and ISO 8601 time, top right, no image.
+
+        Given as bytes, an image (a scan) is first wrapped into a one-page PDF; other non-PDF
+        types raise ``UnsupportedAttachment`` (see ``adapters/attachments.py``).
+        """
+        if isinstance(data, bytes | bytearray):
+            data = as_pdf(bytes(data), filename)
         return await self._text_signature(
             data, signer, [number, "{signed_at}"], field_name=field_name,
             reason="Ký số của cơ quan, tổ chức trên phụ lục kèm theo văn bản", width=170,

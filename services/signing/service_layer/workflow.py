@@ -118,11 +118,14 @@ class SigningService:
         )
 
     async def sign_attachment(
-        self, data: bytes, signer: SignerProfile, number: str, requested_by: str
+        self, data: bytes, signer: SignerProfile, number: str, requested_by: str,
+        filename: str = "",
     ) -> SignedResult:
         return await self._audited(
             "sign_attachment", requested_by, signer.key_id, data,
-            lambda: self.engine.async_sign_attachment(data, signer, number=number),
+            lambda: self.engine.async_sign_attachment(
+                data, signer, number=number, filename=filename
+            ),
         )
 
     async def sign_copy(

@@ -198,3 +198,23 @@ def test_engine_is_thread_safe(signing, sample_pdf) -> None:  # type: ignore[no-
         outputs = list(pool.map(issue, range(8)))
     for output in outputs:
         assert all(report.ok for report in validate_with_pyhanko(output, signing.trust))
+
+
+def test_scanned_image_attachment_is_wrapped_and_signed(signing) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (1240, 1754), (250, 250, 245)).save(buffer, format="JPEG")
+    signed = signing.engine.sign_attachment(
+        buffer.getvalue(), signing.organisation, number="45/STTTT", filename="ban-quet.jpg"
+    )
+    assert all(report.ok for report in validate_with_pyhanko(signed, signing.trust))
+
+
+def test_word_attachment_is_refused(signing) -> None:  # type: ignore[no-untyped-def]
+    from services.signing.domain.errors import UnsupportedAttachment
+
+    with pytest.raises(UnsupportedAttachment, match="convert it to PDF"):
+        signing.engine.sign_attachment(
+            b"PK\x03\x04word", signing.organisation, number="45/STTTT", filename="phu-luc.docx"
+        )
