@@ -9,25 +9,58 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import grpc
+from lienthong.identifiers.v1 import identifiers_pb2, identifiers_pb2_grpc
 from lienthong.verification.v1 import verification_pb2 as pb
 
+from services.chassis.clients import RpcClient
 from services.chassis.db import Database, UnitOfWork
 from services.chassis.entrypoints import Grpc, event_handler
 from services.chassis.errors import InvalidArgument, NotFound, ResourceExhausted
 from services.chassis.events import Event
+from services.identifiers.service_layer.use_cases import AGENCY_TOPIC
 from services.verification.adapters import orm
 from services.verification.service_layer import trust_anchors
+from services.verification.service_layer.directory import (
+    AgencyState,
+    CachedLookup,
+    directory_checks,
+)
 from services.verification.service_layer.messages import report_to_pb
 from services.verification.service_layer.trust import TrustedVerifier, TrustedVerifierProvider
 from services.verification.service_layer.verifier import Verifier
 
 rpc = Grpc.implementing(pb, "Verification")
+DIRECTORY_TIMEOUT_SECONDS = 2.0
 
 
 class VerificationService:
     name = "verification"
     uow: Callable[[], UnitOfWork] = Database(schema=orm.SCHEMA, metadata=orm.metadata)  # type: ignore[assignment]
     trusted: TrustedVerifier = TrustedVerifierProvider()  # type: ignore[assignment]
+    identifiers: identifiers_pb2_grpc.IdentifiersStub = RpcClient(  # type: ignore[assignment]
+        "identifiers", identifiers_pb2_grpc.IdentifiersStub
+    )
+
+    def _agency_state(self, code: str) -> AgencyState:
+        try:
+            agency = self.identifiers.GetAgency(
+                identifiers_pb2.GetAgencyRequest(code=code), timeout=DIRECTORY_TIMEOUT_SECONDS
+            )
+        except grpc.RpcError as exc:
+            if exc.code() is grpc.StatusCode.NOT_FOUND:
+                return AgencyState.UNKNOWN
+            return AgencyState.UNAVAILABLE
+        if agency.status == identifiers_pb2.AGENCY_STATUS_ACTIVE:
+            return AgencyState.ACTIVE
+        return AgencyState.INACTIVE
+
+    @property
+    def _directory(self) -> CachedLookup:
+        lookup = self.__dict__.get("_directory_lookup")
+        if lookup is None:
+            lookup = CachedLookup(self._agency_state)
+            self.__dict__["_directory_lookup"] = lookup
+        return lookup
 
     def _verifier(self) -> Verifier:
         if self.trusted.stale:
@@ -38,7 +71,8 @@ class VerificationService:
 
     def _verify(self, data: bytes, kind: str, sender: str) -> pb.Report:
         self._verifier()  # refresh the trust store if due
-        return report_to_pb(self.trusted.verify(data, kind=kind, sender=self._sender(sender)))
+        report = self.trusted.verify(data, kind=kind, sender=self._sender(sender))
+        return report_to_pb(directory_checks(report, self._directory))
 
     @staticmethod
     def _sender(text: str) -> str | None:
@@ -120,6 +154,11 @@ class VerificationService:
             raise NotFound(f"{request.fingerprint} is not a managed anchor", field="fingerprint")
         self.trusted.invalidate()
         return pb.RemoveTrustAnchorResponse(removed=True, version=self._verifier().trust.version)
+
+    @event_handler(AGENCY_TOPIC, broadcast=True)
+    def on_agency_changed(self, event: Event, uow: UnitOfWork | None) -> None:
+        """An agency changed (merged, dissolved, created): ask the directory again."""
+        self._directory.invalidate(event.subject)
 
     @event_handler(trust_anchors.TRUSTSTORE_TOPIC, broadcast=True)
     def on_trust_store_changed(self, event: Event, uow: UnitOfWork | None) -> None:

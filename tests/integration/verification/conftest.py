@@ -143,16 +143,47 @@ def verification_schema(engine: sa.Engine, infra_env: dict[str, str]) -> str:
     return "verification"
 
 
+#: Agencies the corpus signs for: the dev PKI's and the generated PKI's.
+REGISTERED_AGENCIES = {
+    "000.00.12.H23": "Sở Thông tin và Truyền thông tỉnh Hà Giang",
+    "000.00.12.H99": "Sở Thông tin và Truyền thông tỉnh Lạc Hồng",
+}
+
+
+@pytest.fixture(scope="session")
+def registered_agencies(identifiers) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from lienthong.identifiers.v1 import identifiers_pb2
+
+    for code, name in REGISTERED_AGENCIES.items():
+        identifiers.UpsertAgency(
+            identifiers_pb2.UpsertAgencyRequest(
+                agency=identifiers_pb2.Agency(code=code, name=name, kind="department")
+            )
+        )
+    return REGISTERED_AGENCIES
+
+
 @pytest.fixture(scope="session")
 def verification_container(
-    verification_schema: str, truststore_topic: str, dev_pki: DevPki
+    verification_schema: str,
+    truststore_topic: str,
+    dev_pki: DevPki,
+    identifiers_container: ServiceContainer,
+    registered_agencies: dict[str, str],
 ) -> Iterator[ServiceContainer]:
     from services.verification.entrypoints.grpc import VerificationService
 
+    # The directory check asks the real identifiers service started for this session.
+    previous = os.environ.get("LT_IDENTIFIERS_ADDR")
+    os.environ["LT_IDENTIFIERS_ADDR"] = f"127.0.0.1:{identifiers_container.port}"
     container = ServiceContainer(VerificationService, address="127.0.0.1:0", run_relay=False)
     container.start()
     yield container
     container.stop(grace=1)
+    if previous is None:
+        os.environ.pop("LT_IDENTIFIERS_ADDR", None)
+    else:
+        os.environ["LT_IDENTIFIERS_ADDR"] = previous
 
 
 @pytest.fixture(scope="session")

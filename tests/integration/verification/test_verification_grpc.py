@@ -37,6 +37,7 @@ def test_verify_pdf_passes_and_carries_the_json_report(
     assert report.signatures[1].certificate.agency_code == "000.00.12.H23"
     assert report.signatures[0].level == "B-LTA"
     assert report.signatures[0].signing_time.endswith("+07:00")
+    assert [c.status for c in report.checks if c.name == "agency directory"] == ["pass"]
     assert json.loads(report.json)["verdict"]["indication"] == "TOTAL-PASSED"
 
 
@@ -123,6 +124,19 @@ def test_trust_anchor_lifecycle_changes_verdicts_and_publishes_events(
     with pytest.raises(grpc.RpcError) as missing:
         verification.RemoveTrustAnchor(pb.RemoveTrustAnchorRequest(fingerprint=fingerprint))
     assert missing.value.code() is grpc.StatusCode.NOT_FOUND
+
+
+def test_signers_of_an_agency_missing_from_the_directory_fail(verification) -> None:  # type: ignore[no-untyped-def]
+    pki = corpus.SoftPki.create()
+    document = corpus.issued(
+        pki, level="B-T", person="person-other-agency", organisation="organisation-other-agency"
+    )
+    report = verification.VerifyPdf(pb.VerifyPdfRequest(document=document))
+    assert report.sub_indication == "SIGNER_NOT_OF_SENDER"
+    directory = [c for c in report.checks if c.name == "agency directory"]
+    assert [(c.status, corpus.OTHER_AGENCY.code in c.detail) for c in directory] == [
+        ("fail", True)
+    ]
 
 
 def test_add_trust_anchor_refuses_what_is_not_a_root(verification) -> None:
