@@ -125,6 +125,25 @@ def world(identifiers, engine: sa.Engine, gateway_clients: ServiceClients) -> Wo
     return World(province, agency_a, agency_b, users)
 
 
+AGENCY_TOPIC = "lienthong.identifiers.agency.v1"
+
+
+def ensure_topic(name: str) -> None:
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    from services.chassis.kafka import bootstrap
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap())
+    try:
+        if name not in admin.list_topics():
+            admin.create_topics([NewTopic(name, 3, 1)], timeout_ms=20000)
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        admin.close()
+
+
 def gateway_settings(**overrides: str) -> GatewaySettings:
     env = {
         "LT_GATEWAY_TOKEN_SECRET": "integration-test-secret-" + "x" * 16,
@@ -156,7 +175,14 @@ def gateway_clients(
 class RunningGateway:
     def __init__(self, app, port: int) -> None:  # type: ignore[no-untyped-def]
         self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -178,6 +204,7 @@ class RunningGateway:
 def gateway_url(
     world: World, engine: sa.Engine, gateway_clients: ServiceClients, infra_env
 ) -> Iterator[str]:
+    ensure_topic(AGENCY_TOPIC)  # the live feed follows only topics that exist at its start
     app = create_app(gateway_settings(), clients=gateway_clients, engine=engine, start_feed=True)
     running = RunningGateway(app, free_port()).start()
     yield running.url
