@@ -98,6 +98,7 @@ documents = sa.Table(
         postgresql_where=sa.text("document_id IS NOT NULL"),
     ),
     sa.Index("documents_agency_seq", "agency_code", "seq"),
+    sa.Index("documents_agency_year_seq", "agency_code", "year", "seq"),  # registry_0003
     sa.Index("documents_agency_date", "agency_code", "direction", "document_date"),
     sa.Index("documents_agency_received", "agency_code", "received_at"),
     sa.Index(

@@ -71,6 +71,14 @@ class DocumentFilter:
     query: str = ""
 
 
+def _window(spec: DocumentFilter) -> list[Any]:
+    """What the newest-documents windows walk: the agency, or one year of it (both indexed)."""
+    conditions = [documents.c.agency_code == spec.agency_code]
+    if spec.year:
+        conditions.append(documents.c.year == spec.year)
+    return conditions
+
+
 def _before(source: Any, seq: int | None) -> list[Any]:
     return [] if seq is None else [source.c.seq < seq]
 
@@ -239,7 +247,7 @@ class DocumentRepository:
         for window in SEARCH_WINDOWS:
             newest = (
                 sa.select(documents)
-                .where(documents.c.agency_code == spec.agency_code, *_before(documents, boundary))
+                .where(*_window(spec), *_before(documents, boundary))
                 .order_by(documents.c.seq.desc())
                 .limit(window)
                 .subquery("newest")
@@ -250,17 +258,14 @@ class DocumentRepository:
             edge = self.session.execute(
                 sa.select(sa.func.min(sa.column("seq")), sa.func.count()).select_from(
                     sa.select(documents.c.seq)
-                    .where(
-                        documents.c.agency_code == spec.agency_code,
-                        *_before(documents, boundary),
-                    )
+                    .where(*_window(spec), *_before(documents, boundary))
                     .order_by(documents.c.seq.desc())
                     .limit(window)
                     .subquery()
                 )
             ).one()
             if edge[1] < window:
-                return found  # the window held every older document of the agency
+                return found  # the window held every older document it could walk
             boundary = edge[0]
         return found + self._page(documents, spec, words, boundary, limit - len(found))
 
