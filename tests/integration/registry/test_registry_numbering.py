@@ -109,13 +109,21 @@ def test_text_search_across_windows_is_exact_and_newest_first(database, monkeypa
         repo = DocumentRepository(uow.session)
         every = repo.search(DocumentFilter(agency), before_seq=None, limit=100)
         expected = [r.seq for r in every if "dau tu" in r.subject_folded]
-        seen: list[int] = []
-        before = None
-        while True:
-            page = repo.search(DocumentFilter(agency, query="ĐẦU TƯ"), before_seq=before, limit=2)
-            seen += [r.seq for r in page]
-            if len(page) < 2:
-                break
-            before = page[-1].seq
+        pages = {}
+        for spec in (DocumentFilter(agency, query="ĐẦU TƯ"),
+                     DocumentFilter(agency, query="ĐẦU TƯ", year=2026)):  # fmt: skip
+            seen: list[int] = []
+            before = None
+            while True:
+                page = repo.search(spec, before_seq=before, limit=2)
+                seen += [r.seq for r in page]
+                if len(page) < 2:
+                    break
+                before = page[-1].seq
+            pages[spec.year] = seen
+        none_in_2025 = repo.search(
+            DocumentFilter(agency, query="đầu tư", year=2025), before_seq=None, limit=2
+        )
     assert len(expected) == 9
-    assert seen == expected
+    assert pages == {None: expected, 2026: expected}
+    assert none_in_2025 == []
