@@ -258,7 +258,7 @@ start_kafka() {
     local topics_summary
     if ! topics_summary=$("$(lt_python)" "$LT_INFRA_DIR/wait_ready.py" kafka \
         --bootstrap "$LT_KAFKA_BOOTSTRAP" --topics-file "$LT_INFRA_DIR/topics.txt" \
-        --pid "$pid" --timeout 120 2>>"$LT_LOG_FILE"); then
+        --pid "$pid" --timeout "${LT_KAFKA_START_TIMEOUT_S:-180}" 2>>"$LT_LOG_FILE"); then
         lt_die "kafka: broker on $LT_KAFKA_BOOTSTRAP is not ready: $(tail -n 1 "$LT_LOG_FILE");" \
             "see $LT_LOG_DIR/kafka.log and $java_log"
     fi
