@@ -3,7 +3,7 @@
 #
 #   postgres  `pg_ctl stop -m fast` on $LT_VAR_DIR/pg/data;
 #   kafka     SIGTERM to the broker in $LT_VAR_DIR/kafka/kafka.pid (controlled shutdown),
-#             SIGKILL only if it is still alive after $LT_KAFKA_STOP_TIMEOUT_S (default 60) s;
+#             SIGKILL only if it is still alive after $LT_KAFKA_STOP_TIMEOUT_S (default 120) s;
 #   hsm       nothing runs (SoftHSM2 is a library); listed for symmetry.
 #
 # --wipe additionally deletes the profile's state dir ($LT_VAR_DIR: databases, Kafka data,
@@ -46,7 +46,7 @@ stop_kafka() {
     kill -TERM "$pid" 2>/dev/null || true
     # Poll for exit; a controlled shutdown of a single node normally takes a few seconds (the
     # first one after a format also writes the class-data-sharing archive, see up.sh).
-    local grace_s=${LT_KAFKA_STOP_TIMEOUT_S:-60} killed=false
+    local grace_s=${LT_KAFKA_STOP_TIMEOUT_S:-120} killed=false
     local deadline=$((SECONDS + grace_s))
     # Checked by command line, not `kill -0`: an unreaped zombie (no init to reap it in some
     # containers) has an empty one and counts as gone.
