@@ -132,6 +132,9 @@ class DistributionService:
             if t.strip()
         )
         self.webhooks = WebhookSender()
+        self.verdicts = use_cases.VerdictCache(
+            ttl_s=float(os.environ.get("LT_DISTRIBUTION_VERDICT_TTL_S", "300"))
+        )
 
     # -- sender ----------------------------------------------------------------------------
     @rpc
@@ -324,7 +327,13 @@ class DistributionService:
             use_cases.receive_notice(uow, event.parse(pb.DeliveryNotice))  # type: ignore[arg-type]
             return
         dispatched = event.parse(pb.DeliveryDispatched)
-        use_cases.arrive(uow, dispatched, self.verifier, self.calendar)  # type: ignore[arg-type]
+        use_cases.arrive(
+            uow,
+            dispatched,  # type: ignore[arg-type]
+            self.verifier,
+            self.calendar,
+            verdicts=self.verdicts,
+        )
 
     @event_handler(
         dead_letter_topic(EXPRESS_TOPIC), group="distribution.dlt.express", dead_letter=False

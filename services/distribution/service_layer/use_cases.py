@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -51,6 +53,7 @@ from services.distribution.service_layer.ports import (
     Directory,
     IncomingDocument,
     Registrar,
+    Verdict,
     Verifier,
 )
 from services.registry.domain.calendar import WorkingCalendar
@@ -298,6 +301,34 @@ def _insert_deliveries(
 
 
 # -- receiver: arrival ---------------------------------------------------------------------------
+class VerdictCache:
+    """Verdicts by (package SHA-256, sender) kept ``ttl_s`` seconds in one process.
+
+    A broadcast to 1,000 agencies carries the same bytes 1,000 times; their verdict cannot
+    differ except through time (a certificate revoked or expired meanwhile), which the short
+    TTL bounds. Each receiver still gets its own 01/02 and its own inbox entry.
+    """
+
+    def __init__(self, ttl_s: float = 300.0, max_entries: int = 4096) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[tuple[str, str], tuple[float, Verdict]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, sha: str, sender: str) -> Verdict | None:
+        with self._lock:
+            found = self._entries.get((sha, sender))
+        if found is None or time.monotonic() - found[0] > self.ttl_s:
+            return None
+        return found[1]
+
+    def put(self, sha: str, sender: str, verdict: Verdict) -> None:
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()  # rare; a simple bound beats an LRU here
+            self._entries[(sha, sender)] = (time.monotonic(), verdict)
+
+
 def arrive(
     uow: UnitOfWork,
     dispatched: pb.DeliveryDispatched,
@@ -305,6 +336,7 @@ def arrive(
     calendar: WorkingCalendar,
     *,
     at: datetime | None = None,
+    verdicts: VerdictCache | None = None,
 ) -> str:
     """Land one delivery at its receiver; returns the status code reported (01 or 02).
 
@@ -317,14 +349,19 @@ def arrive(
     ).first()
     if exists is not None:
         return ""
-    content = uow.execute(
-        sa.select(orm.packages.c.content).where(orm.packages.c.sha256 == dispatched.package_sha256)
-    ).scalar_one_or_none()
-    if content is None:
-        verdict_passed, reason = False, "gói tin không còn trên trục (package missing)"
-    else:
-        verdict = verifier.verify_package(content, dispatched.sender_code)
-        verdict_passed, reason = verdict.passed, verdict.reason
+    sha, sender = dispatched.package_sha256, dispatched.sender_code
+    verdict = verdicts.get(sha, sender) if verdicts is not None else None
+    if verdict is None:
+        content = uow.execute(
+            sa.select(orm.packages.c.content).where(orm.packages.c.sha256 == sha)
+        ).scalar_one_or_none()
+        if content is None:
+            verdict = Verdict(False, "gói tin không còn trên trục (package missing)")
+        else:
+            verdict = verifier.verify_package(content, sender)
+            if verdicts is not None:
+                verdicts.put(sha, sender, verdict)
+    verdict_passed, reason = verdict.passed, verdict.reason
     deliver_at = _time(dispatched.deliver_at, "deliver_at")
     visible_from = max(at, deliver_at) if deliver_at else at
     code = StatusCode.ARRIVED.value if verdict_passed else StatusCode.REJECTED.value
