@@ -7,9 +7,10 @@ How the pitfalls of pyHanko 0.38 (issue #5) are handled:
   context that holds the document's own DSS (certificates, CRLs, OCSP responses — the
   *embedded* revocation data, used first) **plus** the configured intermediates and CRLs
   (second), in hard-fail revocation mode unless the policy says otherwise.
-* The certificate is judged *at signing time*: the signature timestamp's time when there is
-  one (its token is verified by pyHanko against the same trust), else the signer's claimed
-  time, flagged as weaker evidence (a WARN check).
+* The certificate is judged *at signing time* when a signature timestamp proves it (its token
+  is verified by pyHanko against the same trust). Without one the claimed time is reported
+  (WARN: weaker) and checked against the validity period, but trust and revocation are judged
+  now: a claimed time cannot move a revoked key back before its revocation.
 * A tampered file can still report ``valid=True`` on the CMS alone: the verdict combines
   integrity, signature value, trust, time, modification level, the DocMDP outcome, the
   platform's own field whitelist and the roles; no single flag decides.
@@ -596,9 +597,11 @@ class PdfVerifier:
                 if role is not SignerRole.UNKNOWN
                 else Check.warning("signer role", role_detail)
             )
-            ts_time = claimed_timestamp_time(sig.signer_info)
+            # Judged at the timestamp's time (a forged token fails the signature anyway); a
+            # claimed time proves nothing, so without a token the certificate is judged now —
+            # else a revoked key could simply claim a time before its revocation.
+            moment = claimed_timestamp_time(sig.signer_info)
             claimed = sig.self_reported_timestamp
-            moment = ts_time or claimed
             context = self._context(material, embedded, moment)
             status = await async_validate_pdf_signature(
                 sig, signer_validation_context=context, ts_validation_context=ts_context

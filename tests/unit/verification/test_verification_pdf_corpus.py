@@ -231,3 +231,19 @@ def test_material_is_cached_per_trust_store_version(pki: corpus.SoftPki) -> None
     engine.use_trust(pki.trust_store(with_crl=False))
     second = engine.material()
     assert second is not first and second.version != first.version
+
+
+def test_revoked_signer_cannot_backdate_its_claimed_time(
+    pki: corpus.SoftPki, verifier: PdfVerifier, base_pdf: bytes
+) -> None:
+    import datetime as dt
+
+    # Revoked 12 h ago, certified from 24 h ago: claim a time in between.
+    before_revocation = dt.datetime.now(dt.UTC) - dt.timedelta(hours=18)
+    person = corpus.sign(base_pdf, pki, "person-revoked", "chu_ky_nguoi_co_tham_quyen",
+                         level="B-B", certify=True, signing_time=before_revocation)
+    document = corpus.sign(corpus.fill_number_and_date(person), pki, "organisation",
+                           "chu_ky_co_quan", level="B-B")
+    report = verifier.verify(document)
+    _expect(report, FAILED, SubIndication.REVOKED)
+    assert report.signatures[0].time_source is TimeSource.CLAIMED
