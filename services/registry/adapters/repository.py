@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -38,6 +39,20 @@ _ALLOCATE_NUMBER = sa.text(
     ":document, :agency, :book, :year, :suffix, :document_date, :status, :updated_at, "
     ":event_id, :topic, :type, :source, :dataschema, :time, :payload_head)"
 )
+
+
+_REGISTER_NUMBERED = sa.text(
+    "SELECT previous, allocated, number_and_symbol FROM registry.register_numbered("
+    "CAST(:document AS jsonb), CAST(:attachments AS jsonb), CAST(:history AS jsonb), "
+    ":book, :year, :suffix, :event_id, :topic, :type, :source, :dataschema, :time, "
+    ":payload_head)"
+)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in a document row")
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +241,55 @@ class DocumentRepository:
             },
         ).one()
         return Allocation(row.previous, row.allocated, row.number_and_symbol)
+
+    def register_numbered(
+        self,
+        row: dict[str, Any],
+        attachment_items: Sequence[Attachment],
+        history_entries: Sequence[HistoryEntry],
+        book: str,
+        year: int,
+        *,
+        symbol_suffix: str | None,
+        event_head: Event,
+    ) -> Allocation:
+        """Insert a new document already numbered — one call, see migration registry_0004.
+
+        The counter lock is taken first, then the document (with its number, and for outgoing
+        documents ``số/ký hiệu`` = number + ``symbol_suffix``), its attachments and history and
+        the ``number_assigned`` event are written: every index is written once, and the lock is
+        held for this call and the COMMIT.
+        """
+        attachments_json = [
+            {"position": i, "file_name": a.file_name, "media_type": a.media_type,
+             "size_bytes": a.size_bytes, "sha256": a.sha256}
+            for i, a in enumerate(attachment_items)
+        ]  # fmt: skip
+        history_json = [
+            {"from_status": e.from_status.value if e.from_status else None,
+             "to_status": e.to_status.value, "actor": e.actor, "at": e.at.isoformat(),
+             "note": e.note}
+            for e in history_entries
+        ]  # fmt: skip
+        found = self.session.execute(
+            _REGISTER_NUMBERED,
+            {
+                "document": json.dumps(row, default=_json_default, ensure_ascii=False),
+                "attachments": json.dumps(attachments_json, ensure_ascii=False),
+                "history": json.dumps(history_json, ensure_ascii=False),
+                "book": book,
+                "year": year,
+                "suffix": symbol_suffix,
+                "event_id": event_head.id,
+                "topic": event_head.topic,
+                "type": event_head.type,
+                "source": event_head.source,
+                "dataschema": event_head.dataschema,
+                "time": event_head.time,
+                "payload_head": event_head.data,
+            },
+        ).one()
+        return Allocation(found.previous, found.allocated, found.number_and_symbol)
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from lienthong.registry.v1 import registry_pb2 as pb
@@ -37,7 +38,12 @@ from services.registry.domain.register_books import (
     RegisterBookKey,
     check_agency_code,
 )
-from services.registry.domain.status import ProcessingStatus, initial_entry, transition
+from services.registry.domain.status import (
+    HistoryEntry,
+    ProcessingStatus,
+    initial_entry,
+    transition,
+)
 from services.registry.domain.symbols import DocumentSymbol, format_number
 from services.registry.service_layer import messages
 from services.registry.service_layer.directory import AgencyDirectory
@@ -165,6 +171,25 @@ def _integrity_to_error(exc: IntegrityError, record: DocumentRecord) -> Exceptio
     return exc
 
 
+@dataclass(frozen=True, slots=True)
+class PendingInsert:
+    """A new document to insert already numbered (registered and numbered at once)."""
+
+    row: dict[str, Any]
+    attachments: tuple[Attachment, ...] = ()
+    history: tuple[HistoryEntry, ...] = ()
+
+
+def _draft_view(row: dict[str, Any]) -> SimpleNamespace:
+    """A not-yet-written row as the attribute view the pb mapping reads."""
+    return SimpleNamespace(**{**_UNNUMBERED, **row})
+
+
+_UNNUMBERED: dict[str, Any] = {
+    "book": None, "year": None, "number": None, "assignees": [], "completed_at": None,
+}  # fmt: skip
+
+
 def _allocate(
     repo: DocumentRepository,
     book: RegisterBookKey,
@@ -175,13 +200,27 @@ def _allocate(
     document_date: date | None = None,
     status: str | None = None,
     now: datetime,
+    pending: PendingInsert | None = None,
 ) -> tuple[int, str | None]:
     """Number the document in its book, with its event, under the book's counter lock.
 
-    ``head`` is the event without number and symbol (the database adds them). Returns the
-    number and the symbol the database wrote.
+    ``head`` is the event without number and symbol (the database adds them). With
+    ``pending`` the document is not written yet and is inserted numbered; otherwise the
+    stored draft is numbered. Returns the number and the symbol the database wrote.
     """
     event = _event("number_assigned", document_uuid, head)
+    if pending is not None:
+        allocation = repo.register_numbered(
+            pending.row,
+            pending.attachments,
+            pending.history,
+            book_text(book),
+            book.year,
+            symbol_suffix=symbol_suffix,
+            event_head=event,
+        )
+        RULE.check_allocation(book, allocation.previous, allocation.number)
+        return allocation.number, allocation.number_and_symbol
     allocation = repo.allocate_number(
         document_uuid,
         book.agency_code,
@@ -260,31 +299,40 @@ def register_outgoing(
     row.update(number_and_symbol=None, document_date=None, uniqueness_key=None)
     document_uuid = str(uuid.uuid4())
     _check_unique(repo, record, None, symbol=False)
+    row.update(
+        id=document_uuid,
+        status=messages.DRAFT,
+        drafting_unit=message.drafting_unit or None,
+        registered_at=now,
+        updated_at=now,
+        version=1,
+        assignees=[],
+    )
+    registered = _event(
+        "registered",
+        document_uuid,
+        pb.DocumentRegistered(
+            document=messages.row_to_pb(_draft_view(row), list(record.attachments))
+        ),
+    )
+    if issue_date is None:
+        try:
+            repo.insert(row)
+            repo.add_attachments(document_uuid, record.attachments)
+        except IntegrityError as exc:
+            raise _integrity_to_error(exc, record) from exc
+        uow.publish(registered)
+        return Registered(document_uuid, None)
+    # Signed already: written once, numbered, under the counter lock (registry_0004).
+    uow.publish(registered)
+    row.update(status=messages.ISSUED, document_date=issue_date)
+    pending = PendingInsert(row, record.attachments)
     try:
-        stored = repo.insert(
-            {
-                **row,
-                "id": document_uuid,
-                "status": messages.DRAFT,
-                "drafting_unit": message.drafting_unit or None,
-                "registered_at": now,
-                "updated_at": now,
-                "version": 1,
-            }
+        number = _number(
+            uow, repo, agency.abbreviation, _draft_view(row), issue_date, actor, now, pending
         )
-        repo.add_attachments(document_uuid, record.attachments)
     except IntegrityError as exc:
         raise _integrity_to_error(exc, record) from exc
-    uow.publish(
-        _event(
-            "registered",
-            document_uuid,
-            pb.DocumentRegistered(document=messages.row_to_pb(stored, list(record.attachments))),
-        )
-    )
-    number = None
-    if issue_date is not None:
-        number = _number(uow, repo, agency.abbreviation, stored, issue_date, actor, now)
     return Registered(document_uuid, number)
 
 
@@ -330,8 +378,10 @@ def _number(
     issue_date: date,
     actor: str,
     now: datetime,
+    pending: PendingInsert | None = None,
 ) -> int:
-    """Number the draft ``row`` (already written in this transaction); returns the number."""
+    """Number the draft ``row`` (written in this transaction, or ``pending`` to be inserted
+    numbered); returns the number."""
     document_uuid = str(row.id)
     document_type = messages.CATALOGUE.by_key(row.document_type)
     confidentiality = Confidentiality(row.confidentiality)
@@ -384,6 +434,7 @@ def _number(
             document_date=issue_date,
             status=messages.ISSUED,
             now=now,
+            pending=pending,
         )
     except IntegrityError as exc:
         if is_unique_violation(exc, "documents_uniqueness"):
@@ -447,27 +498,23 @@ def register_incoming(
     )
     document_uuid = str(uuid.uuid4())
     row = messages.record_to_row(incoming)
-    try:
-        stored = repo.insert(
-            {
-                **row,
-                "id": document_uuid,
-                "status": ProcessingStatus.ARRIVED.value,
-                "registered_at": now,
-                "updated_at": now,
-                "version": 1,
-            }
-        )
-        repo.add_attachments(document_uuid, incoming.attachments)
-        repo.append_history(document_uuid, first)
-    except IntegrityError as exc:
-        raise _integrity_to_error(exc, incoming) from exc
+    row.update(
+        id=document_uuid,
+        status=ProcessingStatus.ARRIVED.value,
+        drafting_unit=None,
+        registered_at=now,
+        updated_at=now,
+        version=1,
+        assignees=[],
+    )
     # The registration event carries the record; the số đến follows in number_assigned.
     uow.publish(
         _event(
             "registered",
             document_uuid,
-            pb.DocumentRegistered(document=messages.row_to_pb(stored, list(incoming.attachments))),
+            pb.DocumentRegistered(
+                document=messages.row_to_pb(_draft_view(row), list(incoming.attachments))
+            ),
         )
     )
     head = pb.NumberAssigned(
@@ -479,8 +526,9 @@ def register_incoming(
         actor=actor,
         direction=pb.DIRECTION_INCOMING,
     )
+    pending = PendingInsert(row, incoming.attachments, (first,))
     try:
-        _allocate(repo, book, document_uuid, head, now=now)
+        _allocate(repo, book, document_uuid, head, now=now, pending=pending)
     except IntegrityError as exc:
         raise _integrity_to_error(exc, incoming) from exc
     return document_uuid
