@@ -44,7 +44,7 @@ from services.distribution.domain.model import (
     DeliveryState,
     advance,
 )
-from services.distribution.domain.routing import Lane, Route, plan
+from services.distribution.domain.routing import Lane, Route, normalise_code, plan
 from services.distribution.edxml.codes import BussinessDocType, Priority, StatusCode
 from services.distribution.edxml.errors import EdxmlError
 from services.distribution.edxml.model import DocumentPackage
@@ -182,11 +182,23 @@ def send(
             raise NotFound("no send of this sender with that id", field="supersedes_dispatch_id")
     priority = _priority_of(package)
     deliver_at = _time(request.deliver_at, "deliver_at")
-    receivers = [directory.receiver(code.strip()) for code in request.receivers]
-    groups = {
-        f"{g.root_code}": directory.resolve_group(g.root_code, list(g.kinds), g.recursive)
-        for g in request.groups
-    }
+    receivers = []
+    for index, code in enumerate(request.receivers):
+        try:
+            receivers.append(directory.receiver(normalise_code(code, f"receivers[{index}]")))
+        except NotFound as error:
+            raise NotFound(
+                f"{code} is not in the directory", field=f"receivers[{index}]"
+            ) from error
+    groups = {}
+    for index, group in enumerate(request.groups):
+        root = normalise_code(group.root_code, f"groups[{index}].root_code")
+        try:
+            groups[root] = directory.resolve_group(root, list(group.kinds), group.recursive)
+        except NotFound as error:
+            raise NotFound(
+                f"{root} is not in the directory", field=f"groups[{index}].root_code"
+            ) from error
     document_type = ""
     if package.header.document_type:
         document_type = package.header.document_type.type_name or ""

@@ -284,6 +284,15 @@ def test_bad_requests_name_the_field(distribution, province: Province):
             pb.SendRequest(package=make_package(province.root, []), receivers=["1.2.3"])
         )
     assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "receivers[0]" in caught.value.details()
+    with pytest.raises(grpc.RpcError) as caught:
+        distribution.Send(
+            pb.SendRequest(
+                package=make_package(province.root, []), receivers=[province.root[:-3] + "Z00"]
+            )
+        )
+    assert caught.value.code() is grpc.StatusCode.NOT_FOUND
+    assert "receivers[0]" in caught.value.details()
     with pytest.raises(grpc.RpcError) as caught:
         distribution.Tracking(pb.TrackingRequest(dispatch_id="nope"))
     assert "dispatch_id" in caught.value.details()
