@@ -312,6 +312,16 @@ class DistributionService:
             if not rows:
                 time.sleep(PULL_POLL_S)
 
+    @rpc
+    def RegisterWebhook(
+        self, request: pb.RegisterWebhookRequest, context: grpc.ServicerContext
+    ) -> pb.RegisterWebhookResponse:
+        receiver = normalise_code(request.receiver_code, "receiver_code")
+        with self.uow() as uow:
+            active = use_cases.register_webhook(uow, receiver, request.url, request.secret)
+            uow.commit()
+        return pb.RegisterWebhookResponse(receiver_code=receiver, active=active)
+
     # -- Kafka -----------------------------------------------------------------------------
     @event_handler(EXPRESS_TOPIC)
     def on_express_delivery(self, event: Event, uow: UnitOfWork | None) -> None:

@@ -717,6 +717,30 @@ def ensure_not_frozen(uow: UnitOfWork, dispatch_id: str) -> None:
         raise DocumentFrozen("the sender recalled this document", field="dispatch_id")
 
 
+# -- external systems ----------------------------------------------------------------------------
+MIN_WEBHOOK_SECRET = 16
+
+
+def register_webhook(uow: UnitOfWork, receiver_code: str, url: str, secret: str) -> bool:
+    """Set (or with an empty secret, remove) a receiver's webhook; returns whether one is set."""
+    w = orm.webhooks
+    if not secret:
+        uow.execute(sa.delete(w).where(w.c.receiver_code == receiver_code))
+        return False
+    if len(secret) < MIN_WEBHOOK_SECRET:
+        raise InvalidArgument(f"must be at least {MIN_WEBHOOK_SECRET} characters", field="secret")
+    if not url.startswith(("https://", "http://")) or len(url) > 2000:
+        raise InvalidArgument("must be an http(s) URL of at most 2,000 characters", field="url")
+    uow.execute(
+        insert(w)
+        .values(receiver_code=receiver_code, url=url, secret=secret)
+        .on_conflict_do_update(
+            index_elements=[w.c.receiver_code], set_={"url": url, "secret": secret}
+        )
+    )
+    return True
+
+
 # -- queries -------------------------------------------------------------------------------------
 def history_of(uow: UnitOfWork, delivery_ids: Iterable[str]) -> dict[str, list[Any]]:
     ids = list(delivery_ids)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import ClassVar
 
+import grpc
 import pytest
 import sqlalchemy as sa
 from distribution_helpers import Province, wait_for
@@ -257,7 +258,7 @@ def test_express_overtakes_a_normal_backlog_and_each_receiver_keeps_its_order(
 
 
 class _Hook(BaseHTTPRequestHandler):
-    secret = "bí-mật-webhook"
+    secret = "bí-mật-webhook-liên-thông"
     failures_left = 2
     received: ClassVar[list[tuple[dict, str]]] = []
 
@@ -290,15 +291,16 @@ def test_external_system_gets_a_signed_webhook_after_retries(
     distribution, engine, province: Province, webhook_server: str
 ):
     sender, receiver = province.root, province.offline
-    with engine.begin() as conn:
-        conn.execute(
-            sa.dialects.postgresql.insert(orm.webhooks)
-            .values(receiver_code=receiver, url=webhook_server, secret=_Hook.secret)
-            .on_conflict_do_update(
-                index_elements=["receiver_code"],
-                set_={"url": webhook_server, "secret": _Hook.secret},
-            )
+    with pytest.raises(grpc.RpcError) as caught:
+        distribution.RegisterWebhook(
+            pb.RegisterWebhookRequest(receiver_code=receiver, url=webhook_server, secret="ngắn")
         )
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "secret" in caught.value.details()
+    registered = distribution.RegisterWebhook(
+        pb.RegisterWebhookRequest(receiver_code=receiver, url=webhook_server, secret=_Hook.secret)
+    )
+    assert registered.active
     sent = distribution.Send(
         pb.SendRequest(package=make_package(sender, [receiver]), receivers=[receiver])
     )
@@ -308,3 +310,5 @@ def test_external_system_gets_a_signed_webhook_after_retries(
     assert delivery_header == sent.deliveries[0].delivery_id
     assert body["paper_copy"] is True and body["package"]
     assert _Hook.failures_left == 0, "the two 503s were retried"
+    removed = distribution.RegisterWebhook(pb.RegisterWebhookRequest(receiver_code=receiver))
+    assert not removed.active
