@@ -5,9 +5,10 @@ Servers:  grpcio  = grpcio_server.py (project venv, sync grpc.server + ThreadPoo
 Clients:  grpcio  = grpc.insecure_channel (project venv)
           nameko  = nameko_grpc.client.Client (nameko venv)
 
-Every (server, client, concurrency) cell runs ``--repeats`` times (interleaved, so a burst of
-load from other users of the shared machine hits different cells) and the median is reported
-with the ratio to grpcio->grpcio at the same concurrency. Results also go to a JSON file.
+Every (server, client, concurrency) cell runs ``--repeats`` times, one repeat of the whole
+matrix after the other (so a burst of load from other users of the shared machine hits
+different cells), and the median is reported with the ratio to grpcio->grpcio at the same
+concurrency. Results also go to a JSON file.
 """
 
 from __future__ import annotations
@@ -125,13 +126,16 @@ def main(argv: list[str] | None = None) -> int:
 
     interpreter = {"grpcio": args.project_python, "nameko": args.nameko_python}
     started = dt.datetime.now(VIETNAM)
+    loadavg_at_start = os.getloadavg()
     runs: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="adr0001-stubs-") as tmp:
         stubs_dir = generate_stubs(Path(tmp), python=args.project_python)
-        for server_kind in args.servers:
-            server = RunningServer(server_kind, interpreter[server_kind], stubs_dir)
-            try:
-                for repeat in range(1, args.repeats + 1):
+        # repeats outermost, servers restarted each time: a burst of load from other users
+        # then hits both servers' cells instead of biasing the ratio between them
+        for repeat in range(1, args.repeats + 1):
+            for server_kind in args.servers:
+                server = RunningServer(server_kind, interpreter[server_kind], stubs_dir)
+                try:
                     for concurrency in args.concurrency:
                         for client in args.clients:
                             result = run_client(interpreter[client], client, server.port,
@@ -143,9 +147,10 @@ def main(argv: list[str] | None = None) -> int:
                                   f"{result['calls_per_s']:8.1f} calls/s  "
                                   f"errors={result['errors']}", flush=True)
                             for sample in result.get("error_samples", []):
-                                print(f"      error: {sample}", flush=True)
-            finally:
-                server.stop()
+                                first_line = sample.splitlines()[0] if sample else ""
+                                print(f"      error: {first_line}", flush=True)
+                finally:
+                    server.stop()
 
     medians: dict[tuple[str, str, int], float] = {}
     for run in runs:
@@ -177,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(VIETNAM).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "loadavg_at_end": os.getloadavg()},
+                    "loadavg_at_start": loadavg_at_start, "loadavg_at_end": os.getloadavg()},
         "versions": {kind: package_versions(python) for kind, python in interpreter.items()},
         "calls_per_run": args.calls, "repeats": args.repeats,
         "nameko_select_timeout_override": args.nameko_select_timeout,
