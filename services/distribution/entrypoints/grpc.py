@@ -13,7 +13,8 @@ Kafka (docs/distribution.md lists partitions and payloads):
 
 Settings: ``LT_DISTRIBUTION_VERIFIER`` = ``grpc`` (verification service, default) or ``dsig``
 (the package's XML-DSig only); ``LT_DISTRIBUTION_REGISTRY`` = ``grpc`` (default) or ``off``;
-``LT_DISTRIBUTION_PAPER_TYPES`` = comma-separated edXML type names that also go on paper.
+``LT_DISTRIBUTION_PAPER_TYPES`` = comma-separated edXML type names that also go on paper;
+``LT_DISTRIBUTION_VERDICT_TTL_S`` = how long a package's verdict is reused (default 300).
 """
 
 from __future__ import annotations
@@ -98,13 +99,6 @@ def _entry_pb(row: Any, package: bytes = b"") -> pb.InboxEntry:
         supersedes_dispatch_id=str(row.supersedes_dispatch_id or ""),
         sequence=row.sequence,
     )
-
-
-class NoRegistrar:
-    """``LT_DISTRIBUTION_REGISTRY=off``: accept without an arrival register (no số đến)."""
-
-    def register_incoming(self, document: Any, actor: str, due: int) -> Any:
-        return None
 
 
 class DistributionService:
