@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.deps import CurrentPrincipal, gateway
 from gateway.routes.auth import AGENCY_CODE_PATTERN
+from gateway.routes.text import PRINTABLE, TOKEN
 
 KINDS = r"^[a-z_]{1,32}$"
 
@@ -35,11 +36,13 @@ def agencies_router() -> APIRouter:
     async def search_agencies(
         _: CurrentPrincipal,
         request: Request,
-        q: Annotated[str, Query(max_length=200, description="Diacritic-insensitive")] = "",
+        q: Annotated[
+            str, Query(max_length=200, pattern=PRINTABLE, description="Diacritic-insensitive")
+        ] = "",
         kind: Annotated[list[Annotated[str, Query(pattern=KINDS)]] | None, Query()] = None,
         include_inactive: bool = False,
         page_size: Annotated[int, Query(ge=1, le=500)] = 50,
-        page_token: Annotated[str, Query(max_length=200)] = "",
+        page_token: Annotated[str, Query(max_length=200, pattern=TOKEN)] = "",
     ) -> dict[str, Any]:
         """Search the directory by name (all of it with no ``q``), a page at a time."""
         page = await run_in_threadpool(

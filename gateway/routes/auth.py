@@ -21,17 +21,18 @@ from gateway.accounts.service import (
 )
 from gateway.accounts.store import UserRecord
 from gateway.deps import CurrentPrincipal, client_address, gateway, require, scoped_agency
+from gateway.routes.text import PRINTABLE, TOKEN, USERNAME
 
 AGENCY_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
 
 
 class LoginRequest(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(pattern=USERNAME)
     password: str = Field(min_length=1, max_length=1024)
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: str = Field(min_length=1, max_length=256)
+    refresh_token: str = Field(min_length=1, max_length=256, pattern=TOKEN)
 
 
 class UserOut(BaseModel):
@@ -53,14 +54,14 @@ class TokenResponse(BaseModel):
 
 
 class NewUser(BaseModel):
-    username: str = Field(min_length=3, max_length=64)
+    username: str = Field(min_length=3, max_length=64, pattern=USERNAME)
     password: str | None = Field(
         default=None,
         min_length=1,
         max_length=1024,
         description="Omit for accounts that only sign in through the OIDC provider.",
     )
-    full_name: str = Field(default="", max_length=255)
+    full_name: str = Field(default="", max_length=255, pattern=PRINTABLE)
     agency_code: str = Field(pattern=AGENCY_CODE_PATTERN)
     roles: list[Role] = Field(min_length=1)
 

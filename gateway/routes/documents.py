@@ -20,6 +20,7 @@ from gateway import problems
 from gateway.accounts.domain import Principal, Role
 from gateway.deps import CurrentPrincipal, gateway, require, scoped_agency
 from gateway.routes.auth import AGENCY_CODE_PATTERN
+from gateway.routes.text import PRINTABLE, TOKEN
 
 UUID_PATTERN = r"^[0-9a-fA-F-]{36}$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
@@ -70,12 +71,14 @@ async def visible_document(request: Request, who: Principal, document_id: str) -
 
 class TransitionBody(BaseModel):
     target: str = Field(pattern=STATUS_PATTERN, description="accepted, rejected, in_progress…")
-    note: str = Field(default="", max_length=2000, description="Required for rejected (reason)")
+    note: str = Field(
+        default="", max_length=2000, pattern=PRINTABLE, description="Required for rejected"
+    )
     expected_version: int = Field(default=0, ge=0)
 
 
 class AssigneeBody(BaseModel):
-    assignee_id: str = Field(min_length=1, max_length=255)
+    assignee_id: str = Field(min_length=1, max_length=255, pattern=PRINTABLE)
     role: str = Field(pattern="^(lead|support|information)$")
     due_date: str = Field(default="", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
 
@@ -83,7 +86,7 @@ class AssigneeBody(BaseModel):
 class AssignBody(BaseModel):
     assignees: list[AssigneeBody] = Field(min_length=1, max_length=100)
     due_in_working_days: int = Field(default=0, ge=0, le=365)
-    instructions: str = Field(default="", max_length=2000)
+    instructions: str = Field(default="", max_length=2000, pattern=PRINTABLE)
 
 
 def _path(pattern: str) -> Any:
@@ -108,13 +111,13 @@ def documents_router() -> APIRouter:
         status: Annotated[
             list[Annotated[str, Query(pattern=STATUS_PATTERN)]] | None, Query()
         ] = None,
-        q: Annotated[str, Query(max_length=200)] = "",
+        q: Annotated[str, Query(max_length=200, pattern=PRINTABLE)] = "",
         year: Annotated[int, Query(ge=0, le=9999)] = 0,
         date_from: Annotated[str, Query(pattern=f"({DATE_PATTERN})?")] = "",
         date_to: Annotated[str, Query(pattern=f"({DATE_PATTERN})?")] = "",
         overdue_only: bool = False,
         page_size: Annotated[int, Query(ge=1, le=500)] = 50,
-        page_token: Annotated[str, Query(max_length=40)] = "",
+        page_token: Annotated[str, Query(max_length=40, pattern=TOKEN)] = "",
     ) -> dict[str, Any]:
         """The agency's register (outgoing and/or incoming), newest first, a page at a time."""
         code = scoped_agency(who, agency_code)
