@@ -37,10 +37,11 @@ from services.chassis.clients import RpcClient
 from services.chassis.consumer import dead_letter_topic
 from services.chassis.db import Database, UnitOfWork
 from services.chassis.entrypoints import Grpc, event_handler
-from services.chassis.errors import InvalidArgument
+from services.chassis.errors import FailedPrecondition, InvalidArgument
 from services.chassis.events import Event
 from services.chassis.timeutil import iso
 from services.distribution.adapters import orm
+from services.distribution.adapters.national_axis import LocalAxisSimulator
 from services.distribution.adapters.peers import (
     DsigVerifier,
     GrpcDirectory,
@@ -126,6 +127,12 @@ class DistributionService:
             if t.strip()
         )
         self.webhooks = WebhookSender()
+        # The national axis: "simulator" binds the in-memory LocalAxisSimulator (tests, dev);
+        # production binds the axis SDK client here. Unset: no axis.
+        axis_kind = os.environ.get("LT_DISTRIBUTION_AXIS", "")
+        self.axis: LocalAxisSimulator | None = (
+            LocalAxisSimulator() if axis_kind == "simulator" else None
+        )
         self.verdicts = use_cases.VerdictCache(
             ttl_s=float(os.environ.get("LT_DISTRIBUTION_VERDICT_TTL_S", "300"))
         )
@@ -316,6 +323,22 @@ class DistributionService:
             uow.commit()
         return pb.RegisterWebhookResponse(receiver_code=receiver, active=active)
 
+    @rpc
+    def SyncNationalAxis(
+        self, request: pb.SyncNationalAxisRequest, context: grpc.ServicerContext
+    ) -> pb.SyncNationalAxisResponse:
+        if self.axis is None:
+            raise FailedPrecondition("no national axis is configured", field="LT_DISTRIBUTION_AXIS")
+        response = pb.SyncNationalAxisResponse()
+        for index, code in enumerate(request.agency_codes):
+            receiver = normalise_code(code, f"agency_codes[{index}]")
+            with self.uow() as uow:
+                response.imported += use_cases.import_from_axis(
+                    uow, self.directory, self.axis, receiver
+                )
+                uow.commit()
+        return response
+
     # -- Kafka -----------------------------------------------------------------------------
     @event_handler(EXPRESS_TOPIC)
     def on_express_delivery(self, event: Event, uow: UnitOfWork | None) -> None:
@@ -358,7 +381,14 @@ class DistributionService:
     @event_handler(use_cases.STATUS_TOPIC)
     def on_status(self, event: Event, uow: UnitOfWork | None) -> None:
         assert uow is not None
-        use_cases.record_status(uow, event.parse(pb.StatusReported))  # type: ignore[arg-type]
+        status = event.parse(pb.StatusReported)
+        use_cases.record_status(uow, status)  # type: ignore[arg-type]
+        if self.axis is not None:
+            # A document that came from the national axis: its sender learns there. A failed
+            # call rolls the record back too, and the event is retried (then dead-lettered).
+            package = use_cases.status_for_axis(uow, status)  # type: ignore[arg-type]
+            if package is not None:
+                self.axis.update_status(package)
 
     @event_handler(use_cases.STATUS_TOPIC, group="distribution.webhooks")
     def on_status_for_webhook(self, event: Event, uow: UnitOfWork | None) -> None:

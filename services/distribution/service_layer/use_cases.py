@@ -717,6 +717,61 @@ def ensure_not_frozen(uow: UnitOfWork, dispatch_id: str) -> None:
         raise DocumentFrozen("the sender recalled this document", field="dispatch_id")
 
 
+# -- national axis -------------------------------------------------------------------------------
+AXIS_ACTOR = "Trục liên thông văn bản quốc gia"
+
+
+def import_from_axis(uow: UnitOfWork, directory: Directory, axis: Any, agency_code: str) -> int:
+    """Bring what the national axis holds for ``agency_code`` into the hub as deliveries.
+
+    Each document goes the way of any other (lane, verification, inbox, 01); a document already
+    imported for this agency is skipped (same package, same receiver). Returns how many new
+    deliveries were created. Statuses of these deliveries go back to the axis
+    (:func:`status_for_axis`).
+    """
+    created = 0
+    for document in axis.list_received(agency_code):
+        result = send(
+            uow,
+            directory,
+            pb.SendRequest(package=document.package, receivers=[agency_code], actor=AXIS_ACTOR),
+        )
+        created += len(result.delivery_ids)
+    return created
+
+
+def status_for_axis(uow: UnitOfWork, status: pb.StatusReported) -> bytes | None:
+    """The edXML status package to send to the axis for a delivery that came from it."""
+    from services.distribution.edxml.build import build
+    from services.distribution.edxml.model import Organization, ResponseFor, StatusPackage
+
+    row = uow.execute(
+        sa.select(orm.dispatches.c.actor, orm.packages.c.content)
+        .join(orm.packages, orm.packages.c.sha256 == orm.dispatches.c.package_sha256)
+        .where(orm.dispatches.c.id == status.dispatch_id)
+    ).first()
+    if row is None or row.actor != AXIS_ACTOR:
+        return None
+    header = read_package(row.content).header
+    code = header.code
+    symbol = "/".join(p for p in (code.code_number, code.code_notation) if p) if code else None
+    package = StatusPackage(
+        from_=Organization(organ_id=status.receiver_code),
+        response_for=ResponseFor(
+            organ_id=header.from_.organ_id,
+            code=symbol or None,
+            promulgation_date=header.promulgation_info.promulgation_date
+            if header.promulgation_info
+            else None,
+            document_id=header.document_id,
+        ),
+        status_code=StatusCode(status.status_code),
+        description=status.note or StatusCode(status.status_code).vietnamese,
+        timestamp=_time(status.at, "at") or now(),
+    )
+    return build(package, include_signature=False)
+
+
 # -- external systems ----------------------------------------------------------------------------
 MIN_WEBHOOK_SECRET = 16
 

@@ -104,6 +104,7 @@ def distribution_container(
         # know the test's software key. tests/e2e runs the real verification service.
         "LT_DISTRIBUTION_VERIFIER": "dsig",
         "LT_OUTBOX_POLL_S": "0.2",
+        "LT_DISTRIBUTION_AXIS": "simulator",
     }
     previous = {k: os.environ.get(k) for k in settings}
     os.environ.update(settings)
