@@ -1,8 +1,8 @@
 """Roles, the authenticated principal and the scope rules (pure: no I/O).
 
-Roles follow NĐ 30/2020/NĐ-CP: the văn thư (clerk) registers, numbers and sends documents
-(Điều 15–16, 22), the lãnh đạo (signer) approves and signs (Điều 13–14), the chuyên viên
-(officer) drafts and processes what is assigned to them (Điều 10, 24); an agency admin manages
+Roles are those of office work under NĐ 30/2020/NĐ-CP: the văn thư (clerk) receives,
+registers, numbers and sends documents; the lãnh đạo (signer) approves, signs and assigns; the
+chuyên viên (officer) drafts and processes what is assigned to them. An agency admin manages
 the accounts of one agency; a province admin manages all and sees every agency.
 """
 

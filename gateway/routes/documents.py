@@ -27,8 +27,8 @@ DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 STATUS_NAMES = [n.removeprefix("STATUS_").lower() for n in pb.Status.keys()[1:]]
 STATUS_PATTERN = "^(" + "|".join(STATUS_NAMES) + ")$"
 
-# Who may move a document to which status (NĐ 30/2020 Điều 20–24: the clerk receives, accepts,
-# returns and recalls; the people assigned process and complete).
+# Who may move a document to which status: the clerk receives, accepts, returns and recalls;
+# the people assigned process and complete (the statuses of QĐ 28/2018 Điều 10 khoản 2 h).
 TRANSITION_ROLES: dict[str, tuple[Role, ...]] = {
     "accepted": (Role.CLERK,),
     "rejected": (Role.CLERK,),
