@@ -69,7 +69,7 @@ from services.signing.adapters.sample_document import (
     PERSON_SIGNATURE_FIELD,
     SEAL_DIAMETER,
 )
-from services.signing.adapters.trust import TrustConfig
+from services.signing.adapters.trust import TrustConfig, parse_fully
 from services.signing.domain.errors import (
     BrokenExistingSignature,
     CorruptPdf,
@@ -119,6 +119,9 @@ class SignerProfile:
     chain: tuple[asn1_x509.Certificate, ...] = ()
     image: EncodedImage | None = None
     algorithm: KeyAlgorithm = KeyAlgorithm.RSA_2048
+
+    def __post_init__(self) -> None:
+        parse_fully(self.certificate, *self.chain)  # shared by every signing thread
 
     @property
     def subject(self) -> CertificateSubject:

@@ -12,11 +12,13 @@ Every output is validated by pyHanko and poppler in ``tests/integration/signing`
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import ClassVar
 
 from asn1crypto import algos, cms, core
 from pyhanko.sign import signers
 from pyhanko.sign.attributes import SigningCertificateV2Provider
+from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
 from pyhanko.sign.pkcs11 import PKCS11Signer
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 
@@ -28,6 +30,13 @@ _CONTENT_TYPE_DATA_ATTRIBUTE = der_tlv(
     + der_tlv(0x31, core.ObjectIdentifier("1.2.840.113549.1.7.1").dump()),  # id-data
 )
 _MESSAGE_DIGEST_OID = core.ObjectIdentifier("1.2.840.113549.1.9.4").dump()
+
+#: Held while asn1crypto builds new structures out of certificate objects shared by threads.
+#: asn1crypto computes encodings lazily and in place; two threads serialising the same shared
+#: name at once were seen to corrupt it ("Integer value must be an integer ... not NoneType").
+#: Only first-use encodings take it (never across an ``await``).
+ASN1_CONSTRUCTION_LOCK = threading.Lock()
+_PARTS_BY_SIGNER: dict[tuple, dict[str, bytes]] = {}
 
 
 class PreEncodedPKCS11Signer(PKCS11Signer):
@@ -71,49 +80,52 @@ class PreEncodedPKCS11Signer(PKCS11Signer):
                 is_pdf_sig=is_pdf_sig,
             )
         )
-        cached = getattr(self, "_signing_certificate_v2", None)
         if (
-            cached is not None
-            and content_type == "data"
+            content_type == "data"
             and [type(p) for p in providers] == [SigningCertificateV2Provider]
         ):
             message_digest = der_tlv(
                 0x30, _MESSAGE_DIGEST_OID + der_tlv(0x31, der_tlv(0x04, data_digest))
             )
-            encoded = [_CONTENT_TYPE_DATA_ATTRIBUTE, message_digest, cached]
+            encoded = [
+                _CONTENT_TYPE_DATA_ATTRIBUTE,
+                message_digest,
+                self._constant_parts()["signing_certificate_v2"],
+            ]
+            # DER: the elements of a SET OF are ordered by their encodings.
             return cms.CMSAttributes.load(der_tlv(0x31, b"".join(sorted(encoded))))
-        attributes = await super().signed_attrs(
+        # Not a plain PAdES signature: pyHanko's own path (never taken by PadesEngine).
+        return await super().signed_attrs(
             data_digest, digest_algorithm, attr_settings=attr_settings,
             content_type=content_type, use_pades=use_pades, timestamper=timestamper,
             dry_run=dry_run, is_pdf_sig=is_pdf_sig,
         )
-        encoded = []
-        for attribute in attributes:
-            if attribute["type"].native == "signing_certificate_v2":
-                cached = getattr(self, "_signing_certificate_v2", None)
-                if cached is None:
-                    cached = self._signing_certificate_v2 = attribute.dump()
-                encoded.append(cached)
-            else:
-                encoded.append(attribute.dump())
-        # DER: the elements of a SET OF are ordered by their encodings.
-        return cms.CMSAttributes.load(der_tlv(0x31, b"".join(sorted(encoded))))
 
     def _constant_parts(self) -> dict[str, bytes]:
+        """DER of the parts that only depend on the certificates, encoded once per process."""
         parts = getattr(self, "_parts", None)
-        if parts is None:
-            certificates = [self.signing_cert, *(c for c in self.cert_registry
-                                                 if c != self.signing_cert)]
-            parts = {
-                "certificates": b"".join(c.dump() for c in certificates),
-                "sid": cms.IssuerAndSerialNumber(
-                    {
-                        "issuer": self.signing_cert.issuer,
-                        "serial_number": self.signing_cert.serial_number,
-                    }
-                ).dump(),
-            }
-            self._parts = parts
+        if parts is not None:
+            return parts
+        with ASN1_CONSTRUCTION_LOCK:
+            key = (self.signing_cert.sha256, tuple(c.sha256 for c in self.cert_registry))
+            parts = _PARTS_BY_SIGNER.get(key)
+            if parts is None:
+                certificates = [self.signing_cert, *(c for c in self.cert_registry
+                                                     if c != self.signing_cert)]
+                parts = {
+                    "certificates": b"".join(c.dump() for c in certificates),
+                    "sid": cms.IssuerAndSerialNumber(
+                        {
+                            "issuer": self.signing_cert.issuer,
+                            "serial_number": self.signing_cert.serial_number,
+                        }
+                    ).dump(),
+                    "signing_certificate_v2": simple_cms_attribute(
+                        "signing_certificate_v2", as_signing_certificate_v2(self.signing_cert)
+                    ).dump(),
+                }
+                _PARTS_BY_SIGNER[key] = parts
+        self._parts = parts
         return parts
 
     def _package_signature(  # type: ignore[override]

@@ -31,6 +31,9 @@ class TrustConfig:
     crls: tuple[bytes, ...] = ()
     allow_fetching: bool = False
 
+    def __post_init__(self) -> None:
+        parse_fully(*self.roots, *self.intermediates)
+
     def validation_context(self, moment: dt.datetime | None = None) -> ValidationContext:
         return ValidationContext(
             trust_roots=list(self.roots),
@@ -55,6 +58,23 @@ class TrustConfig:
         if not roots:
             raise SignerCertificateUntrusted(f"trust directory {directory}: no self-signed root")
         return cls(tuple(roots), tuple(intermediates), tuple(crls), allow_fetching)
+
+
+def parse_fully(*certificates: asn1_x509.Certificate) -> None:
+    """Parse every part of certificates that several threads will read.
+
+    asn1crypto parses lazily and fills a structure's child list in place; two threads reading
+    a half-parsed certificate at once can see an incomplete list (observed: "Integer value
+    must be an integer ... not NoneType" when signing from 4 threads). Parsed once up front,
+    the objects are only read afterwards.
+    """
+    for certificate in certificates:
+        certificate.native  # noqa: B018 — forces the recursive parse
+        certificate.issuer_serial  # noqa: B018 — cached properties pyHanko reads
+        certificate.sha256  # noqa: B018
+        certificate.sha1  # noqa: B018
+        certificate.self_signed  # noqa: B018
+        certificate.public_key.native  # noqa: B018
 
 
 def pem_to_der(data: bytes) -> bytes:

@@ -25,6 +25,8 @@ from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
 from services.signing.adapters.der import der_tlv
 from services.signing.adapters.hsm import Hsm
+from services.signing.adapters.pyhanko_signers import ASN1_CONSTRUCTION_LOCK
+from services.signing.adapters.trust import parse_fully
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +57,14 @@ class HsmTimestampAuthority(DummyTimeStamper):
         self.hsm = hsm
         self.key_id = key_id
         self.policy_oid = policy_oid
+        parse_fully(tsa_certificate, *self.certs_to_embed)  # read by every signing thread
 
     # -- fast path: the constant parts of every token are encoded once ----------------------
     def _constant_parts(self) -> dict[str, bytes]:
         parts = getattr(self, "_parts", None)
-        if parts is None:
+        if parts is not None:
+            return parts
+        with ASN1_CONSTRUCTION_LOCK:  # built from certificate objects shared by threads
             certificates = [self.tsa_cert, *self.certs_to_embed]
             parts = {
                 "tsa_name": x509.GeneralName(

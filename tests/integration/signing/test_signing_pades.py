@@ -184,8 +184,13 @@ def test_large_document_streams_from_file_to_file(signing, tmp_path) -> None:  #
     assert report.ok
 
 
-def test_engine_is_thread_safe(signing, sample_pdf) -> None:  # type: ignore[no-untyped-def]
+def test_engine_is_thread_safe(hsm, dev_pki, sample_pdf) -> None:  # type: ignore[no-untyped-def]
     from concurrent.futures import ThreadPoolExecutor
+
+    from services.signing.service_layer.workflow import dev_signing
+
+    # A fresh engine and fresh certificate objects: first-use paths race too.
+    signing = dev_signing(hsm, dev_pki)
 
     def issue(index: int) -> bytes:
         person = signing.engine.sign_person(sample_pdf, signing.person)
