@@ -23,6 +23,8 @@ from gateway.live import LIVE_TOPICS, KafkaFeed, LiveHub
 from gateway.middleware import BodyLimitMiddleware, CorrelationMiddleware
 from gateway.routes.agencies import agencies_router
 from gateway.routes.auth import auth_router, users_router
+from gateway.routes.distribution import UPLOAD_PREFIX as DISPATCH_PREFIX
+from gateway.routes.distribution import distribution_router
 from gateway.routes.documents import documents_router
 from gateway.routes.live import live_router
 from gateway.routes.verification import UPLOAD_PREFIX, verification_router
@@ -166,6 +168,7 @@ def create_app(
     app.include_router(users_router())
     app.include_router(agencies_router())
     app.include_router(documents_router())
+    app.include_router(distribution_router())
     app.include_router(verification_router())
     app.include_router(live_router())
 
@@ -174,7 +177,7 @@ def create_app(
         BodyLimitMiddleware,
         json_limit=settings.max_body_bytes,
         upload_limit=settings.max_upload_bytes,
-        upload_prefixes=(UPLOAD_PREFIX,),
+        upload_prefixes=(UPLOAD_PREFIX, DISPATCH_PREFIX),
     )
     app.add_middleware(CorrelationMiddleware)
     return app

@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 import grpc
+from lienthong.distribution.v1 import distribution_pb2_grpc
 from lienthong.identifiers.v1 import identifiers_pb2, identifiers_pb2_grpc
 from lienthong.registry.v1 import registry_pb2_grpc
 from lienthong.verification.v1 import verification_pb2_grpc
@@ -21,6 +22,7 @@ STUBS: dict[str, type] = {
     "identifiers": identifiers_pb2_grpc.IdentifiersStub,
     "registry": registry_pb2_grpc.RegistryStub,
     "verification": verification_pb2_grpc.VerificationStub,
+    "distribution": distribution_pb2_grpc.DistributionStub,
 }
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
+from lienthong.distribution.v1 import distribution_pb2
 from lienthong.identifiers.v1 import identifiers_pb2
 from lienthong.registry.v1 import registry_pb2
 
@@ -57,6 +58,13 @@ def _document_agency(msg: Any) -> set[str]:
     return {msg.agency_code}
 
 
+def _delivery_parties(msg: Any) -> set[str]:
+    # A dispatched delivery or a recall notice concerns the receiver (a new arrival, a recall
+    # to answer); a reported status concerns the sender (their document's progress) and the
+    # receiver's own other users.
+    return {c for c in (getattr(msg, "sender_code", ""), msg.receiver_code) if c}
+
+
 def _by_name(*classes: type[Message]) -> dict[str, type[Message]]:
     return {cls.DESCRIPTOR.full_name: cls for cls in classes}
 
@@ -74,6 +82,17 @@ LIVE_TOPICS: dict[str, LiveTopic] = {
             registry_pb2.DocumentAssigned,
         ),
         agencies=_document_agency,
+    ),
+    # Arrivals and recalls on the delivery lanes; receivers' statuses back to the sender.
+    **{
+        f"lienthong.distribution.deliveries.{lane}.v1": LiveTopic(
+            payloads=_by_name(distribution_pb2.DeliveryDispatched, distribution_pb2.DeliveryNotice),
+            agencies=lambda msg: {msg.receiver_code},
+        )
+        for lane in ("express", "normal")
+    },
+    "lienthong.distribution.statuses.v1": LiveTopic(
+        payloads=_by_name(distribution_pb2.StatusReported), agencies=_delivery_parties
     ),
 }
 

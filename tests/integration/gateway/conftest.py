@@ -67,6 +67,37 @@ def gateway_registry(
 
 
 @pytest.fixture(scope="session")
+def gateway_distribution(
+    identifiers_container: ServiceContainer, gateway_registry: ServiceContainer
+) -> Iterator[ServiceContainer]:
+    """The real distribution service (consumers and relay on), as its own tests start it."""
+    from services.distribution.adapters.topics import create_topics
+    from services.distribution.entrypoints.grpc import DistributionService
+
+    upgrade("distribution")
+    create_topics()
+    settings = {
+        "LT_IDENTIFIERS_ADDR": f"127.0.0.1:{identifiers_container.port}",
+        "LT_REGISTRY_ADDR": f"127.0.0.1:{gateway_registry.port}",
+        # Package signatures checked in-process: the verification service's trust store does
+        # not know the sample packages' software key.
+        "LT_DISTRIBUTION_VERIFIER": "dsig",
+        "LT_OUTBOX_POLL_S": "0.2",
+    }
+    previous = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)
+    container = ServiceContainer(DistributionService, address="127.0.0.1:0", run_relay=True)
+    container.start()
+    yield container
+    container.stop(grace=1)
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
 def registry_stub(gateway_registry: ServiceContainer) -> Iterator[registry_pb2_grpc.RegistryStub]:
     channel = grpc.insecure_channel(f"127.0.0.1:{gateway_registry.port}")
     yield registry_pb2_grpc.RegistryStub(channel)
@@ -162,7 +193,9 @@ def accounts_service(engine: sa.Engine, clients: ServiceClients) -> AccountServi
 
 @pytest.fixture(scope="session")
 def gateway_clients(
-    identifiers_container: ServiceContainer, gateway_registry: ServiceContainer
+    identifiers_container: ServiceContainer,
+    gateway_registry: ServiceContainer,
+    gateway_distribution: ServiceContainer,
 ) -> ServiceClients:
     return ServiceClients(
         10.0,
@@ -170,6 +203,7 @@ def gateway_clients(
             "identifiers": f"127.0.0.1:{identifiers_container.port}",
             "registry": f"127.0.0.1:{gateway_registry.port}",
             "verification": "127.0.0.1:1",  # not started here: its routes answer 503
+            "distribution": f"127.0.0.1:{gateway_distribution.port}",
         },
     )
 
