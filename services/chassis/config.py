@@ -92,6 +92,48 @@ RUN_RELAY = _declare(
     "LT_RUN_RELAY", "1", "Run the outbox relay inside the service process (1) or not (0)."
 )
 
+# --- verification -------------------------------------------------------------------------
+TRUST_DIR = _declare(
+    "LT_TRUST_DIR",
+    None,
+    "Directory of trust anchors (root CAs), intermediates and CRLs; default: the dev PKI in "
+    "$LT_VAR_DIR/devpki (development only).",
+)
+VERIFICATION_REVOCATION_MODE = _declare(
+    "LT_VERIFICATION_REVOCATION_MODE", "hard-fail", "hard-fail, soft-fail or require."
+)
+VERIFICATION_ALLOW_FETCHING = _declare(
+    "LT_VERIFICATION_ALLOW_FETCHING", "0", "Fetch CRLs/OCSP online when not embedded (1/0)."
+)
+VERIFICATION_WORKERS = _declare(
+    "LT_VERIFICATION_WORKERS", "2", "Isolated verifier processes (0: verify in the server)."
+)
+VERIFICATION_TIMEOUT_S = _declare(
+    "LT_VERIFICATION_TIMEOUT_S", "60", "Time limit of one verification in a worker."
+)
+VERIFICATION_MEMORY_MB = _declare(
+    "LT_VERIFICATION_MEMORY_MB", "2048", "Memory limit of a verifier worker process."
+)
+
+# --- distribution -------------------------------------------------------------------------
+DISTRIBUTION_VERIFIER = _declare(
+    "LT_DISTRIBUTION_VERIFIER",
+    "grpc",
+    "How arrivals are verified: grpc (the verification service) or dsig (envelope only).",
+)
+DISTRIBUTION_REGISTRY = _declare(
+    "LT_DISTRIBUTION_REGISTRY", "grpc", "Register accepted documents in the registry (grpc/off)."
+)
+DISTRIBUTION_PAPER_TYPES = _declare(
+    "LT_DISTRIBUTION_PAPER_TYPES", "", "Document type keys that still need a paper copy (comma)."
+)
+DISTRIBUTION_AXIS = _declare(
+    "LT_DISTRIBUTION_AXIS", "", "National axis adapter: simulator, or empty for none."
+)
+DISTRIBUTION_VERDICT_TTL_S = _declare(
+    "LT_DISTRIBUTION_VERDICT_TTL_S", "300", "Seconds a package's verdict is reused per process."
+)
+
 
 def get(setting: Setting, env: dict[str, str] | None = None) -> str:
     value = setting.value(env)

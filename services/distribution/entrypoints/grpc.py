@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
@@ -33,6 +32,7 @@ from lienthong.identifiers.v1 import identifiers_pb2_grpc
 from lienthong.registry.v1 import registry_pb2_grpc
 from lienthong.verification.v1 import verification_pb2_grpc
 
+from services.chassis import config
 from services.chassis.clients import RpcClient
 from services.chassis.consumer import dead_letter_topic
 from services.chassis.db import Database, UnitOfWork
@@ -113,28 +113,28 @@ class DistributionService:
     def setup(self) -> None:
         self.calendar = WorkingCalendar.default()
         self.directory = GrpcDirectory(self.identifiers)
-        verifier_kind = os.environ.get("LT_DISTRIBUTION_VERIFIER", "grpc")
+        verifier_kind = config.get(config.DISTRIBUTION_VERIFIER)
         self.verifier: Verifier = (
             DsigVerifier() if verifier_kind == "dsig" else GrpcVerifier(self.verification)
         )
-        registry_kind = os.environ.get("LT_DISTRIBUTION_REGISTRY", "grpc")
+        registry_kind = config.get(config.DISTRIBUTION_REGISTRY)
         self.registrar: Registrar | None = (
             None if registry_kind == "off" else GrpcRegistrar(self.registry, document_type_key)
         )
         self.paper_types = frozenset(
             t.strip()
-            for t in os.environ.get("LT_DISTRIBUTION_PAPER_TYPES", "").split(",")
+            for t in (config.DISTRIBUTION_PAPER_TYPES.value() or "").split(",")
             if t.strip()
         )
         self.webhooks = WebhookSender()
         # The national axis: "simulator" binds the in-memory LocalAxisSimulator (tests, dev);
         # production binds the axis SDK client here. Unset: no axis.
-        axis_kind = os.environ.get("LT_DISTRIBUTION_AXIS", "")
+        axis_kind = config.DISTRIBUTION_AXIS.value() or ""
         self.axis: LocalAxisSimulator | None = (
             LocalAxisSimulator() if axis_kind == "simulator" else None
         )
         self.verdicts = use_cases.VerdictCache(
-            ttl_s=float(os.environ.get("LT_DISTRIBUTION_VERDICT_TTL_S", "300"))
+            ttl_s=config.get_float(config.DISTRIBUTION_VERDICT_TTL_S)
         )
 
     # -- sender ----------------------------------------------------------------------------

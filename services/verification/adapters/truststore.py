@@ -19,6 +19,7 @@ from pathlib import Path
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 
+from services.chassis import config
 from services.chassis.errors import FailedPrecondition, InvalidArgument
 
 TRUST_DIR_ENV = "LT_TRUST_DIR"
@@ -129,7 +130,7 @@ class TrustStore:
     @classmethod
     def configured(cls) -> TrustStore:
         """The platform's directory: ``$LT_TRUST_DIR``, else the dev PKI of ``$LT_VAR_DIR``."""
-        explicit = os.environ.get(TRUST_DIR_ENV)
+        explicit = config.TRUST_DIR.value()
         if explicit:
             return cls.from_directory(Path(explicit))
         var_dir = os.environ.get("LT_VAR_DIR")

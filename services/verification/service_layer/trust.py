@@ -10,18 +10,16 @@ only swaps the store: the engine's caches are keyed by the store's content versi
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterable
 
+from services.chassis import config
 from services.chassis.dependencies import DependencyProvider
 from services.verification.adapters.pdf import DocumentTooLarge, VerificationPolicy
 from services.verification.adapters.truststore import TrustStore, TrustStoreError
 from services.verification.domain.model import DocumentReport
 from services.verification.service_layer.isolation import (
-    DEFAULT_MEMORY_BYTES,
-    DEFAULT_TIMEOUT_SECONDS,
     IsolatedVerifier,
 )
 from services.verification.service_layer.trust_anchors import StoredAnchor
@@ -87,8 +85,8 @@ class TrustedVerifier:
 
 def policy_from_environment() -> VerificationPolicy:
     return VerificationPolicy(
-        revocation_mode=os.environ.get(REVOCATION_MODE_ENV, "hard-fail"),
-        allow_fetching=os.environ.get(ALLOW_FETCHING_ENV, "").lower() in ("1", "true", "yes"),
+        revocation_mode=config.get(config.VERIFICATION_REVOCATION_MODE),
+        allow_fetching=config.get_bool(config.VERIFICATION_ALLOW_FETCHING),
     )
 
 
@@ -103,15 +101,14 @@ class TrustedVerifierProvider(DependencyProvider[TrustedVerifier]):
             log.warning("no trust directory: %s", exc.reason)
             base = TrustStore(anchors=(), source="none")
         policy = policy_from_environment()
-        workers = int(os.environ.get(WORKERS_ENV, DEFAULT_WORKERS))
+        workers = config.get_int(config.VERIFICATION_WORKERS)
         isolated = None
         if workers > 0:
             isolated = IsolatedVerifier(
                 policy,
                 workers=workers,
-                timeout_seconds=float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_SECONDS)),
-                memory_bytes=int(os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_BYTES // 2**20))
-                * 2**20,
+                timeout_seconds=config.get_float(config.VERIFICATION_TIMEOUT_S),
+                memory_bytes=config.get_int(config.VERIFICATION_MEMORY_MB) * 2**20,
             )
         self._value = TrustedVerifier(base, policy, isolated=isolated)
 
