@@ -23,7 +23,8 @@ _TS = sa.DateTime(timezone=True)
 
 
 def define(md: sa.MetaData) -> dict[str, sa.Table]:
-    """The tables on ``md`` (the migration builds its own copy of revision 0001 from this)."""
+    """The tables on ``md``. A change here needs a new migration revision; revision 0001
+    keeps its own frozen copy."""
     packages = sa.Table(
         "packages",
         md,

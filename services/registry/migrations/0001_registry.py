@@ -10,17 +10,6 @@ from sqlalchemy.dialects import postgresql as pg
 
 from services.chassis.db import inbox_table, outbox_table
 from services.chassis.outbox import outbox_notify_ddl
-from services.registry.domain.record import (
-    DISTRIBUTION_MAX,
-    DOCUMENT_ID_MAX,
-    DOSSIER_CODE_MAX,
-    FILE_NAME_MAX,
-    LANGUAGE_MAX,
-    MEDIA_TYPE_MAX,
-    NOTE_MAX,
-    SUBJECT_MAX,
-)
-from services.registry.domain.symbols import NUMBER_AND_SYMBOL_MAX_LENGTH
 
 revision = "registry_0001"
 down_revision = None
@@ -28,6 +17,16 @@ branch_labels = None
 depends_on = None
 
 SCHEMA = "registry"
+# Column limits as of this revision (frozen: the domain's limits may change in later ones).
+DISTRIBUTION_MAX = 2000
+DOCUMENT_ID_MAX = 100
+DOSSIER_CODE_MAX = 100
+FILE_NAME_MAX = 255
+LANGUAGE_MAX = 100
+MEDIA_TYPE_MAX = 127
+NOTE_MAX = 2000
+SUBJECT_MAX = 1000
+NUMBER_AND_SYMBOL_MAX_LENGTH = 50
 
 
 def _define(metadata: sa.MetaData) -> None:
