@@ -7,14 +7,14 @@ Pure (no I/O). The agency code format ``NNN.NN.NN.XNN`` (e.g. ``000.00.01.H56``)
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from asn1crypto import x509 as asn1_x509
 
 from services.chassis.text import nfc
+from services.identifiers.domain import codes
+from services.identifiers.domain.codes import AgencyCode, is_valid_agency_code
 
-AGENCY_CODE_PATTERN = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 DEV_MARKER_ORGANISATION = "LiênThông DEV — không dùng thật"
 _ORGANIZATION_IDENTIFIER_OID = "2.5.4.97"
 
@@ -25,9 +25,12 @@ class InvalidAgencyCode(ValueError):
 
 def check_agency_code(code: str) -> str:
     """Return ``code`` if it is a valid agency code, else raise :class:`InvalidAgencyCode`."""
-    if not AGENCY_CODE_PATTERN.match(code):
-        raise InvalidAgencyCode(f"agency code {code!r}: expected NNN.NN.NN.XNN, e.g. 000.00.01.H56")
-    return code
+    try:
+        return str(AgencyCode.parse(code))
+    except codes.InvalidAgencyCode as exc:
+        raise InvalidAgencyCode(
+            f"agency code {code!r}: {exc.reason}; expected NNN.NN.NN.XNN, e.g. 000.00.01.H56"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -91,10 +94,10 @@ def read_subject(certificate: asn1_x509.Certificate) -> CertificateSubject:
                 organisation = value
             elif oid == "2.5.4.11":
                 units.append(value)
-            elif oid == _ORGANIZATION_IDENTIFIER_OID and AGENCY_CODE_PATTERN.match(value):
+            elif oid == _ORGANIZATION_IDENTIFIER_OID and is_valid_agency_code(value):
                 agency_code = value
     if agency_code is None:
-        agency_code = next((unit for unit in units if AGENCY_CODE_PATTERN.match(unit)), None)
+        agency_code = next((unit for unit in units if is_valid_agency_code(unit)), None)
     return CertificateSubject(
         common_name=common_name or "",
         title=title,

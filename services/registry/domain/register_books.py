@@ -28,6 +28,7 @@ from datetime import date, datetime
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+from services.identifiers.domain.codes import AgencyCode, InvalidAgencyCode
 from services.registry.domain.classification import Confidentiality
 from services.registry.domain.document_types import DocumentType
 from services.registry.domain.errors import (
@@ -38,7 +39,6 @@ from services.registry.domain.errors import (
 from services.registry.domain.fields import require_aware_datetime, require_date
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-_AGENCY_CODE_GROUPS = ((3, True), (2, True), (2, True), (3, False))
 
 
 class Direction(Enum):
@@ -85,23 +85,15 @@ _INCOMING_SECRET_SERIES = {
 def check_agency_code(field: str, value: object) -> str:
     """A 13-character agency code ``NNN.NN.NN.XNN`` (QCVN 102:2016, QĐ 28/2018 Điều 10).
 
-    Only the shape is checked here; whether the agency exists is the identifiers service's
-    answer, asked by the service layer.
+    Only the shape is checked here (by the identifiers' code rules); whether the agency exists
+    is the identifiers service's answer, asked by the service layer.
     """
     if not isinstance(value, str):
         raise InvalidField(field, f"expected an agency code, got {type(value).__name__}")
-    groups = value.split(".")
-    valid = len(groups) == 4 and all(
-        len(group) == length
-        and (group.isdigit() if digits else group[:1].isupper() and group[1:].isdigit())
-        and group.isascii()
-        for group, (length, digits) in zip(groups, _AGENCY_CODE_GROUPS, strict=False)
-    )
-    if not valid:
-        raise InvalidField(
-            field, f"{value!r} is not a 13-character agency code NNN.NN.NN.XNN (e.g. 000.00.00.H56)"
-        )
-    return value
+    try:
+        return str(AgencyCode.parse(value, field))
+    except InvalidAgencyCode as exc:
+        raise InvalidField(field, exc.reason) from exc
 
 
 def vietnam_year(moment: date | datetime) -> int:
