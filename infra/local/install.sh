@@ -27,6 +27,8 @@ DEBIAN_PACKAGES=(
     poppler-utils
     fonts-dejavu-core
     fonts-liberation2
+    libnss3-tools   # certutil/crlutil: a trust store for poppler's pdfsig in the signing tests
+    xmlsec1         # independent XML-DSig check of the edXML packages we sign
 )
 
 install_debian_packages() {

@@ -17,7 +17,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-INFRA_DIR = Path(__file__).resolve().parents[1]
+INFRA_DIR = Path(__file__).resolve().parents[3] / "infra" / "local"
 PROFILE = os.environ.get("LT_INFRA_TEST_PROFILE", "test")
 
 

@@ -18,7 +18,7 @@ from types import ModuleType
 
 import pytest
 
-INFRA_DIR = Path(__file__).resolve().parents[1]
+INFRA_DIR = Path(__file__).resolve().parents[3] / "infra" / "local"
 REPO_DIR = INFRA_DIR.parents[1]
 INHERITED = ("LT_", "SOFTHSM2_CONF")
 
