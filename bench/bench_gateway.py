@@ -15,7 +15,7 @@ generator: ``--clients`` concurrent keep-alive HTTP/1.1 connections (plain async
 
 Needs the dev profile and the services running (``eval "$(infra/local/env.sh dev)";
 .venv/bin/lienthong stack up identifiers registry distribution``) and the demo users
-(``python -m gateway gateway seed-users``). The load generator shares the 2 CPU cores
+(``python -m gateway seed-users``). The load generator shares the 2 CPU cores
 with the servers, so absolute numbers are a floor; the ratio is the point.
 
 Run: ``.venv/bin/python bench/bench_gateway.py [--clients 50] [--seconds 10] [--rounds 2]``.

@@ -1,4 +1,4 @@
-"""``python -m gateway`` serves the HTTP API; ``python -m gateway gateway seed-users`` etc."""
+"""``python -m gateway`` serves the HTTP API; ``python -m gateway seed-users`` etc."""
 
 import sys
 
