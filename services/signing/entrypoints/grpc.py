@@ -21,15 +21,14 @@ from services.chassis.db import UnitOfWork
 from services.chassis.entrypoints import Grpc
 from services.chassis.errors import InvalidArgument, NotFound, ServiceError
 from services.chassis.timeutil import iso
-from services.signing.adapters.audit_store import PostgresAuditLog
 from services.signing.adapters.hsm import HsmError
-from services.signing.domain.audit import AuditChainBroken
+from services.signing.domain.audit import AuditChainBroken, verify_chain
 from services.signing.domain.errors import SigningRefused
 from services.signing.service_layer.grpc_support import (
     DEFAULT_BATCH_CONCURRENCY,
     MAX_BATCH_CONCURRENCY,
-    SCHEMA,
-    OutboxAuditLog,
+    AuditLogProvider,
+    AuditStore,
     RecordingAuditLog,
     SignerDirectory,
     SigningCallRefused,
@@ -56,22 +55,14 @@ rpc = Grpc.implementing(pb, "Signing")
 class SigningService:
     name = "signing"
     uow: Callable[[], UnitOfWork] = signing_database()  # type: ignore[assignment]
+    # Audit records and their events are written through the units of work above.
+    audit_log: AuditStore = AuditLogProvider(uow)  # type: ignore[arg-type, assignment]
     runtime: SigningRuntime = SigningRuntimeProvider()  # type: ignore[assignment]
 
     # -- helpers ----------------------------------------------------------------------------
     def _audit_log(self) -> RecordingAuditLog:
-        return RecordingAuditLog(OutboxAuditLog(self.uow))
-
-    def _reader(self) -> PostgresAuditLog:
-        return PostgresAuditLog(self._engine(), schema=SCHEMA)
-
-    def _engine(self) -> Any:
-        # The unit-of-work factory is Database.unit_of_work, bound to the provider holding
-        # the engine; reading the audit log uses that same connection pool.
-        provider = getattr(self.uow, "__self__", None)
-        if provider is None or provider.engine is None:
-            raise ServiceError("signing database is not set up")
-        return provider.engine
+        """A per-call view of the audit log that remembers the record it wrote last."""
+        return RecordingAuditLog(self.audit_log)
 
     def _sign(self, request: SignRequest, data: bytes) -> SignedResult:
         """Run one step with its audit trail; raise the on-the-wire error of a refusal."""
@@ -164,6 +155,8 @@ class SigningService:
                 yield result
         finally:
             loop.run_until_complete(results.aclose())
+            # Wait for jobs already in a thread (they cannot be interrupted mid-signature).
+            loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
 
     def _batch_item(self, request: SignRequest, item: pb.BatchItem) -> pb.BatchResult:
@@ -194,7 +187,7 @@ class SigningService:
         if request.sequence < 1:
             raise InvalidArgument("must be 1 or more", field="sequence")
         try:
-            record = self._reader().get(request.sequence)
+            record = self.audit_log.get(request.sequence)
         except KeyError:
             raise NotFound(f"no audit record {request.sequence}", field="sequence") from None
         return audit_to_pb(record)
@@ -204,7 +197,7 @@ class SigningService:
         self, request: pb.VerifyAuditChainRequest, context: grpc.ServicerContext
     ) -> pb.VerifyAuditChainResponse:
         try:
-            count = self._reader().verify()
+            count = verify_chain(self.audit_log.records())
         except AuditChainBroken as exc:
             raise SigningCallRefused(str(exc), status="DATA_LOSS", field="sequence") from None
         return pb.VerifyAuditChainResponse(records=count)
@@ -228,7 +221,13 @@ class SigningService:
                                   algorithm=str(info.algorithm),
                                   has_certificate=info.has_certificate)
             if info.has_certificate:
-                profile = runtime.signers.profile(info.key_id)
+                try:
+                    profile = runtime.signers.profile(info.key_id)
+                except (HsmError, ValueError) as exc:
+                    # One unreadable certificate must not hide the other keys.
+                    entry.common_name = f"(certificate unreadable: {type(exc).__name__})"
+                    listed.append(entry)
+                    continue
                 subject = profile.subject
                 entry.common_name = subject.common_name or ""
                 entry.title = subject.title or ""

@@ -16,13 +16,16 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import sqlalchemy as sa
 from asn1crypto import x509 as asn1_x509
 from lienthong.signing.v1 import signing_pb2 as pb
+from sqlalchemy.engine import Engine
 
 from services.certificates.identity import read_subject
 from services.chassis.db import Database, UnitOfWork, inbox_table, outbox_table
@@ -30,7 +33,7 @@ from services.chassis.dependencies import DependencyProvider
 from services.chassis.errors import InvalidArgument, ServiceError
 from services.chassis.events import Event, topic_name
 from services.chassis.timeutil import iso
-from services.signing.adapters.audit_store import audit_log_table
+from services.signing.adapters.audit_store import PostgresAuditLog, audit_log_table
 from services.signing.adapters.hsm import Hsm, HsmError, KeyNotFound, process_hsm
 from services.signing.adapters.images import (
     EncodedImage,
@@ -67,6 +70,7 @@ MAX_BYTES_ENV = "LT_SIGNING_MAX_DOCUMENT_BYTES"
 REPLY_CHUNK_BYTES = 1024 * 1024
 DEFAULT_BATCH_CONCURRENCY = 4
 MAX_BATCH_CONCURRENCY = 16
+PROFILE_TTL_SECONDS = 300.0
 # Same advisory lock key as PostgresAuditLog, so both writers keep one chain.
 _APPEND_LOCK_KEY = "signing.audit_log.append"
 
@@ -244,10 +248,28 @@ def document_signed_event(record: AuditRecord) -> Event:
 
 
 class OutboxAuditLog:
-    """Appends audit records in a chassis unit of work, with the event of a signature."""
+    """Appends audit records in a chassis unit of work, with the event of a signature.
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
+    Reads (``get``, ``records``) go through :class:`PostgresAuditLog` on the same pool.
+    """
+
+    def __init__(
+        self, unit_of_work: Callable[[], UnitOfWork], engine: Callable[[], Engine | None]
+    ) -> None:
         self.unit_of_work = unit_of_work
+        self._engine = engine
+
+    def _reader(self) -> PostgresAuditLog:
+        engine = self._engine()
+        if engine is None:
+            raise RuntimeError("signing database: not set up (the container calls setup)")
+        return PostgresAuditLog(engine, schema=SCHEMA)
+
+    def get(self, sequence: int) -> AuditRecord:
+        return self._reader().get(sequence)
+
+    def records(self) -> Iterator[AuditRecord]:
+        return self._reader().records()
 
     def append(self, event: AuditEvent) -> AuditRecord:
         table = AUDIT_TABLE
@@ -281,6 +303,27 @@ class OutboxAuditLog:
         return record
 
 
+class AuditLogProvider(DependencyProvider[OutboxAuditLog]):
+    """The audit log of the service's ``signing`` schema (declared after its ``Database``)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def get_dependency(self) -> OutboxAuditLog:
+        database = self.database
+        return OutboxAuditLog(database.unit_of_work, lambda: database.engine)
+
+
+class AuditStore(Protocol):
+    """What the servicer needs of the audit log (``InMemoryAuditLog`` fits, for unit tests)."""
+
+    def append(self, event: AuditEvent) -> AuditRecord: ...
+
+    def get(self, sequence: int) -> AuditRecord: ...
+
+    def records(self) -> Iterable[AuditRecord]: ...
+
+
 @dataclass(frozen=True)
 class _Tail:
     """Enough of the last record for :func:`chain` (which reads these two attributes)."""
@@ -298,7 +341,7 @@ def _lock_key() -> int:
 class RecordingAuditLog:
     """Passes appends through and remembers the last record (to name it in a refusal)."""
 
-    def __init__(self, inner: OutboxAuditLog) -> None:
+    def __init__(self, inner: AuditStore) -> None:
         self.inner = inner
         self.last: AuditRecord | None = None
 
@@ -325,15 +368,21 @@ class SignerDirectory:
 
     hsm: Hsm
     trust: TrustConfig
-    _profiles: dict[bytes, SignerProfile] = field(default_factory=dict)
+    ttl_seconds: float = PROFILE_TTL_SECONDS
+    _profiles: dict[bytes, tuple[float, SignerProfile]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def profile(self, key_id: bytes) -> SignerProfile:
-        """The profile of ``key_id``; :class:`KeyNotFound` without key or certificate."""
+        """The profile of ``key_id``; :class:`KeyNotFound` without key or certificate.
+
+        Kept ``ttl_seconds`` so a certificate renewed on the token is picked up without a
+        restart, while a stream of signatures does not re-read the token each time.
+        """
+        now = time.monotonic()
         with self._lock:
             cached = self._profiles.get(key_id)
-        if cached is not None:
-            return cached
+        if cached is not None and now - cached[0] < self.ttl_seconds:
+            return cached[1]
         certificate = asn1_x509.Certificate.load(self.hsm.certificate_der(key_id))
         subject = read_subject(certificate)
         if subject.is_person:
@@ -349,7 +398,7 @@ class SignerDirectory:
             algorithm=self.hsm.algorithm_of(key_id),
         )
         with self._lock:
-            self._profiles[key_id] = profile
+            self._profiles[key_id] = (now, profile)
         return profile
 
     def _chain(self, certificate: asn1_x509.Certificate) -> tuple[asn1_x509.Certificate, ...]:
