@@ -35,9 +35,12 @@ proto: $(VENV)/.installed  ## generate Python stubs from protos/
 run: setup  ## start infrastructure and every service (dev profile), seed the demo province
 	@infra/local/up.sh dev
 	@eval "$$(infra/local/env.sh dev)"; \
+	 $(BIN)/lienthong devpki ensure >/dev/null; \
 	 $(BIN)/lienthong stack up; \
 	 $(BIN)/lienthong agencies import services/identifiers/data/demo_province.json; \
+	 $(BIN)/lienthong gateway seed-users; \
 	 echo; echo "LiênThông is running (profile dev). Logs: $$LT_LOG_DIR"; \
+	 echo "  Gateway     http://127.0.0.1:$${LT_GATEWAY_PORT:-8080}  (API docs: /docs)"; \
 	 echo "  PostgreSQL  $$LT_DATABASE_URL"; \
 	 echo "  Kafka       $$LT_KAFKA_BOOTSTRAP"; \
 	 echo "  SoftHSM     token '$$LT_HSM_TOKEN_LABEL' via $$LT_PKCS11_MODULE"; \

@@ -23,6 +23,7 @@ CLI_MODULES = [
     "services.verification.entrypoints.cli",
     "services.distribution.entrypoints.cli",
     "services.certificates.entrypoints.cli",
+    "gateway.cli",
 ]
 
 
@@ -58,6 +59,12 @@ def _migrate(args: argparse.Namespace) -> int:
 def _config(args: argparse.Namespace) -> int:
     if args.markdown:
         print(config.markdown_table())
+        try:
+            from gateway import config as gateway_config
+        except ImportError:
+            return 0
+        print("\n### Gateway\n")
+        print(config.markdown_table(gateway_config.SETTINGS))
         return 0
     width = max(len(name) for name, _, _ in config.describe())
     for name, value, help_text in config.describe():

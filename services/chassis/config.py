@@ -188,12 +188,12 @@ def describe() -> list[tuple[str, str, str]]:
     return rows
 
 
-def markdown_table() -> str:
+def markdown_table(settings: dict[str, Setting] | None = None) -> str:
     lines = [
         "| variable | default | meaning |",
         "|---|---|---|",
     ]
-    for setting in SETTINGS.values():
+    for setting in (SETTINGS if settings is None else settings).values():
         default = "" if setting.default is None or setting.secret else f"`{setting.default}`"
         if setting.name == "LT_VAR_DIR":
             default = "`<repo>/var/dev`"
