@@ -20,10 +20,14 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from kafka import KafkaConsumer
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
 from lienthong.signing.v1 import signing_pb2 as pb
 from lienthong.signing.v1 import signing_pb2_grpc
 
 from services.chassis.container import ServiceContainer
+from services.chassis.kafka import bootstrap
 from services.chassis.migrations import upgrade
 from services.signing.adapters.validation import validate_with_pdfsig, validate_with_pyhanko
 from services.signing.domain.errors import PersonSignatureMissing
@@ -67,6 +71,19 @@ def db(infra_env) -> Iterator[sa.Engine]:  # type: ignore[no-untyped-def]
     engine = sa.create_engine(infra_env["LT_DATABASE_URL"])
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def document_topic(infra_env) -> str:  # type: ignore[no-untyped-def]
+    """The event topic must exist (auto-creation is off); infra/local/topics.txt should list it."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap())
+    try:
+        admin.create_topics([NewTopic(DOCUMENT_TOPIC, 6, 1)], timeout_ms=20000)
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        admin.close()
+    return DOCUMENT_TOPIC
 
 
 def _header(step: int, signer: bytes | None = None, **fields: object) -> pb.SignHeader:
@@ -263,19 +280,23 @@ def test_list_keys_shows_the_dev_signers(stub, signing) -> None:  # type: ignore
     assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
 
 
-def test_served_process_is_serving_and_stops_on_sigterm(infra_env, dev_pki, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_served_processes_sign_publish_the_event_and_stop_on_sigterm(
+    infra_env, document_topic, signing, sample_pdf, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`lienthong serve signing` with 2 forked workers: each logs in to the token after the
+    fork, the relay ships the document event to Kafka, SIGTERM ends both with exit 0."""
     upgrade("signing")
     port = free_port()
     log = tmp_path / "signing.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "services.chassis.cli", "serve", "signing"],
-        env={**os.environ, "LT_SIGNING_PORT": str(port)},
+        env={**os.environ, "LT_SIGNING_PORT": str(port), "LT_PROCESSES": "2"},
         stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )
     try:
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         health = health_pb2_grpc.HealthStub(channel)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         serving = False
         while time.monotonic() < deadline and not serving:
             assert process.poll() is None, log.read_text()
@@ -285,10 +306,30 @@ def test_served_process_is_serving_and_stops_on_sigterm(infra_env, dev_pki, tmp_
             except grpc.RpcError:
                 time.sleep(0.2)
         assert serving, log.read_text()
-        keys = signing_pb2_grpc.SigningStub(channel).ListKeys(pb.ListKeysRequest(), timeout=30)
-        assert keys.keys
+        children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
+                                  text=True, check=False).stdout.split()
+        assert len(children) == 2
+        consumer = KafkaConsumer(DOCUMENT_TOPIC, bootstrap_servers=bootstrap(),
+                                 auto_offset_reset="latest")
+        consumer.poll(timeout_ms=2000)  # join and take the current end as the start
+        stub = signing_pb2_grpc.SigningStub(channel)
+        _, audit = _sign(stub, _header(pb.PERSON, signing.person.key_id), sample_pdf)
+        found = None
+        deadline = time.monotonic() + 60
+        while found is None and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500).values():
+                key = audit.document_sha256_after.encode()
+                found = next((r for r in records if r.key == key), found)
+        consumer.close()
+        assert found is not None, "the document event never reached Kafka"
+        headers = {k: v.decode() for k, v in found.headers}
+        assert headers["ce_type"] == "vn.lienthong.signing.document.signed"
+        event = pb.DocumentSigned.FromString(found.value)
+        assert event.audit_sequence == audit.sequence and event.signed_at.endswith("+07:00")
         channel.close()
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
+        process.wait(timeout=30)
     assert process.returncode == 0, log.read_text()
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists()
