@@ -106,6 +106,10 @@ class SigningService:
                     raise InvalidArgument("sent twice; only the first message is a header",
                                           field="header")
                 upload.add(chunk.data)
+            if not context.is_active():
+                # The stream ended because the caller went away, not because it was complete.
+                raise SigningCallRefused("the caller cancelled the upload", status="CANCELLED",
+                                         field="document")
             if not len(upload):
                 raise InvalidArgument("no bytes received", field="document")
         except ServiceError as exc:

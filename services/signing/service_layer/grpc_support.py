@@ -112,8 +112,13 @@ def refusal_error(
         return SigningCallRefused(
             f"{exc.reason}{suffix}", status=exc.status, field=exc.field
         )
+    field_name = refused_field(exc)
+    message = str(exc)
+    if field_name and message.startswith(f"{field_name.rsplit('.', 1)[-1]}: "):
+        # The engine's messages start with the field already; the wire message adds it again.
+        message = message.split(": ", 1)[1]
     return SigningCallRefused(
-        f"{type(exc).__name__}: {exc}{suffix}", status=exc.grpc_status, field=refused_field(exc)
+        f"{type(exc).__name__}: {message}{suffix}", status=exc.grpc_status, field=field_name
     )
 
 
