@@ -154,5 +154,17 @@ book_counters = sa.Table(
     sa.CheckConstraint("last_number >= 0", name="book_counters_last_number"),
 )
 
+# Per-agency office hours and own days off (registry_0005); no row: the defaults.
+office_hours = sa.Table(
+    "office_hours",
+    metadata,
+    sa.Column("agency_code", sa.String(13), primary_key=True),
+    sa.Column("periods", pg.JSONB, nullable=False),
+    sa.Column("make_up_day_periods", pg.JSONB, nullable=False),
+    sa.Column("extra_days_off", pg.JSONB, nullable=False, server_default="[]"),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.String(255), nullable=False),
+)
+
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)

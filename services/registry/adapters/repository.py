@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from services.chassis.events import Event
@@ -17,6 +18,7 @@ from services.registry.adapters.orm import (
     attachments,
     documents,
     history,
+    office_hours,
 )
 from services.registry.domain.record import Attachment
 from services.registry.domain.status import HistoryEntry, ProcessingStatus
@@ -417,6 +419,28 @@ class DocumentRepository:
         if agency_codes:
             query = query.where(d.agency_code.in_(list(agency_codes)))
         return list(self.session.execute(query))
+
+
+class OfficeHoursRepository:
+    """Per-agency office hours (configuration rows, one per agency, registry_0005)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, agency_code: str) -> Any:
+        return self.session.execute(
+            sa.select(office_hours).where(office_hours.c.agency_code == agency_code)
+        ).first()
+
+    def put(self, values: dict[str, Any]) -> None:
+        """Insert or replace the agency's row."""
+        statement = pg_insert(office_hours).values(**values)
+        self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[office_hours.c.agency_code],
+                set_={k: statement.excluded[k] for k in values if k != "agency_code"},
+            )
+        )
 
 
 def is_unique_violation(exc: Exception, constraint: str) -> bool:

@@ -177,12 +177,12 @@ class OfficeHours:
         checked: dict[int, tuple[Period, ...]] = {}
         for weekday, periods in self.periods_by_weekday.items():
             require_int("periods_by_weekday", weekday, 0, 6)
-            checked[weekday] = _check_periods(f"periods_by_weekday[{weekday}]", periods)
+            checked[weekday] = check_periods(f"periods_by_weekday[{weekday}]", periods)
         object.__setattr__(self, "periods_by_weekday", MappingProxyType(checked))
         object.__setattr__(
             self,
             "make_up_day_periods",
-            _check_periods("make_up_day_periods", self.make_up_day_periods),
+            check_periods("make_up_day_periods", self.make_up_day_periods),
         )
         if not any(checked.values()):
             raise InvalidField("periods_by_weekday", "an agency must work on at least one day")
@@ -191,7 +191,8 @@ class OfficeHours:
         return self.periods_by_weekday.get(weekday, ())
 
 
-def _check_periods(field_name: str, periods: Iterable[Period]) -> tuple[Period, ...]:
+def check_periods(field_name: str, periods: Iterable[Period]) -> tuple[Period, ...]:
+    """Periods of one day in order: each ``start < end``, none overlapping the one before."""
     result = tuple(tuple(p) for p in periods)
     previous_end: time | None = None
     for index, period in enumerate(result):
@@ -229,6 +230,14 @@ class WorkingCalendar:
     @property
     def office_hours(self) -> OfficeHours:
         return self._office_hours
+
+    @property
+    def holidays(self) -> HolidayCalendar:
+        return self._holidays
+
+    @property
+    def extra_days_off(self) -> frozenset[date]:
+        return self._extra_days_off
 
     def periods_on(self, day: date) -> tuple[Period, ...]:
         """The working periods of ``day``; empty on a day off."""

@@ -24,9 +24,9 @@ from services.chassis.timeutil import now
 from services.registry.adapters import orm
 from services.registry.adapters.blobs import Blobs, BlobStore
 from services.registry.adapters.repository import DocumentFilter, DocumentRepository
-from services.registry.domain.calendar import WorkingCalendar
+from services.registry.domain.calendar import HolidayCalendar
 from services.registry.domain.register_books import VIETNAM
-from services.registry.service_layer import books, messages, use_cases
+from services.registry.service_layer import books, messages, office_hours, use_cases
 from services.registry.service_layer.directory import GrpcAgencyDirectory
 
 rpc = Grpc.implementing(pb, "Registry")
@@ -57,9 +57,9 @@ class RegistryService:
 
     def setup(self) -> None:
         self.directory = GrpcAgencyDirectory(self.identifiers)
-        # Vietnam's public holidays 2025–2027 with the default office hours; per-agency hours
-        # are configuration to come (docs/registry.md).
-        self.calendar = WorkingCalendar.default()
+        # Vietnam's public holidays 2025–2027; each agency's office hours and own days off
+        # are read from registry.office_hours in the transaction that uses them.
+        self.holidays = HolidayCalendar.load_default()
 
     def _document(self, document_uuid: str) -> pb.Document:
         with self.uow() as uow:
@@ -109,7 +109,7 @@ class RegistryService:
             document_uuid = use_cases.register_incoming(
                 uow,
                 self.directory,
-                self.calendar,
+                self.holidays,
                 request.document,
                 attachments,
                 due_in_working_days=request.due_in_working_days,
@@ -152,7 +152,7 @@ class RegistryService:
         with self.uow() as uow:
             use_cases.assign(
                 uow,
-                self.calendar,
+                self.holidays,
                 request.id,
                 assignees,
                 due_in_working_days=request.due_in_working_days,
@@ -276,3 +276,28 @@ class RegistryService:
         return pb.ExportBookResponse(
             content=content, media_type=books.MEDIA_TYPES[fmt[request.format]], rows=len(rows)
         )
+
+    # -- configuration -----------------------------------------------------------------------
+    @rpc
+    def SetOfficeHours(
+        self, request: pb.SetOfficeHoursRequest, context: grpc.ServicerContext
+    ) -> pb.OfficeHours:
+        with self.uow() as uow:
+            hours = office_hours.set_office_hours(
+                uow,
+                self.directory,
+                request.office_hours,
+                actor=_actor(request.actor),
+                now=now(),
+            )
+            uow.commit()
+        return office_hours.hours_to_pb(hours)
+
+    @rpc
+    def GetOfficeHours(
+        self, request: pb.GetOfficeHoursRequest, context: grpc.ServicerContext
+    ) -> pb.OfficeHours:
+        if not request.agency_code:
+            raise InvalidArgument("is required", field="agency_code")
+        with self.uow() as uow:
+            return office_hours.hours_to_pb(office_hours.hours_of(uow, request.agency_code))

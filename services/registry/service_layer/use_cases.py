@@ -27,7 +27,7 @@ from services.chassis.timeutil import iso
 from services.registry.adapters.blobs import BlobStore
 from services.registry.adapters.repository import DocumentRepository, is_unique_violation
 from services.registry.domain.assignment import Assignee, Assignment, AssignmentRole
-from services.registry.domain.calendar import WorkingCalendar
+from services.registry.domain.calendar import HolidayCalendar
 from services.registry.domain.classification import Confidentiality
 from services.registry.domain.errors import InvalidField, WrongYear
 from services.registry.domain.record import Attachment, DocumentRecord
@@ -47,6 +47,7 @@ from services.registry.domain.status import (
 from services.registry.domain.symbols import DocumentSymbol, format_number
 from services.registry.service_layer import messages
 from services.registry.service_layer.directory import AgencyDirectory
+from services.registry.service_layer.office_hours import calendar_for
 
 SERVICE = "registry"
 DOCUMENT_TOPIC = topic_name(SERVICE, "document")
@@ -460,7 +461,7 @@ def _number(
 def register_incoming(
     uow: UnitOfWork,
     directory: AgencyDirectory,
-    calendar: WorkingCalendar,
+    holidays: HolidayCalendar,
     message: pb.Document,
     attachments: tuple[Attachment, ...],
     *,
@@ -468,9 +469,14 @@ def register_incoming(
     actor: str,
     now: datetime,
 ) -> str:
-    """Arrival registration: số đến, effective arrival time, đã đến, one transaction."""
+    """Arrival registration: số đến, effective arrival time, đã đến, one transaction.
+
+    The effective arrival and the due date follow the receiving agency's office hours and own
+    days off (``registry.office_hours``) on top of Vietnam's public holidays.
+    """
     check_agency_code("document.agency_code", message.agency_code)
     directory.get(message.agency_code, "document.agency_code")
+    calendar = calendar_for(uow, holidays, message.agency_code)
     received_at = messages.parse_time(message.received_at, "document.received_at") or now
     if received_at > now.replace(microsecond=0) + _CLOCK_SKEW:
         raise InvalidArgument(f"{iso(received_at)} is in the future", field="document.received_at")
@@ -608,7 +614,7 @@ class AssigneeInput:
 
 def assign(
     uow: UnitOfWork,
-    calendar: WorkingCalendar,
+    holidays: HolidayCalendar,
     document_uuid: str,
     assignees: Sequence[AssigneeInput],
     *,
@@ -617,7 +623,8 @@ def assign(
     actor: str,
     now: datetime,
 ) -> None:
-    """Distribution: one lead, supporting units, due dates in working days (Điều 23–24)."""
+    """Distribution: one lead, supporting units, due dates in working days (Điều 23–24) of
+    the agency's calendar."""
     repo = DocumentRepository(uow.session)
     row = _incoming_for_update(repo, document_uuid)
     status = ProcessingStatus(row.status)
@@ -628,6 +635,7 @@ def assign(
     if due_in_working_days and not 0 < due_in_working_days <= 3650:
         raise InvalidArgument("must be 1..3650 working days", field="due_in_working_days")
     start = row.effective_received_at or row.received_at
+    calendar = calendar_for(uow, holidays, row.agency_code)
     default_due = (
         calendar.add_working_days(start, due_in_working_days) if due_in_working_days else None
     )
