@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import grpc
 from lienthong.signing.v1 import signing_pb2 as pb
@@ -42,6 +42,7 @@ from services.signing.service_layer.grpc_support import (
     operation_name,
     parse_header,
     refusal_error,
+    refusal_statuses,
     reply_chunks,
     signing_database,
     step_action,
@@ -58,6 +59,7 @@ class SigningService:
     # Audit records and their events are written through the units of work above.
     audit_log: AuditStore = AuditLogProvider(uow)  # type: ignore[arg-type, assignment]
     runtime: SigningRuntime = SigningRuntimeProvider()  # type: ignore[assignment]
+    error_statuses: ClassVar[dict[type[Exception], str]] = refusal_statuses()
 
     # -- helpers ----------------------------------------------------------------------------
     def _audit_log(self) -> RecordingAuditLog:

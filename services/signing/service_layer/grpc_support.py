@@ -94,6 +94,18 @@ class SigningCallRefused(ServiceError):
         self.status = status
 
 
+def refusal_statuses() -> dict[type[Exception], str]:
+    """Every refusal class and its ``grpc_status``: the chassis's safety net (``error_statuses``)
+    for a refusal that reaches the interceptor without going through :func:`refusal_error`."""
+    found: dict[type[Exception], str] = {}
+    pending: list[type[Exception]] = [SigningRefused, HsmError]
+    while pending:
+        klass = pending.pop()
+        found[klass] = klass.grpc_status  # type: ignore[attr-defined]
+        pending.extend(klass.__subclasses__())
+    return found
+
+
 def refused_field(exc: Exception) -> str | None:
     """Which request field a workflow refusal is about (the caller must change that one)."""
     if isinstance(exc, InvalidDocument | PersonSignatureMissing | FormFieldProblem):

@@ -280,3 +280,11 @@ def test_get_audit_record(service, audit_log) -> None:  # type: ignore[no-untype
         service.GetAuditRecord(pb.GetAuditRecordRequest(sequence=0), FakeContext())
     reply = service.VerifyAuditChain(pb.VerifyAuditChainRequest(), FakeContext())
     assert reply.records == 1
+
+
+def test_every_refusal_class_has_a_status_for_the_interceptor() -> None:
+    statuses = SigningService.error_statuses
+    assert statuses[PersonSignatureMissing] == "FAILED_PRECONDITION"
+    assert statuses[KeyNotFound] == "NOT_FOUND"
+    assert statuses[WrongPin] == "UNAUTHENTICATED"
+    assert statuses[NotAPdf] == "INVALID_ARGUMENT"
