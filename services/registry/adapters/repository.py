@@ -188,6 +188,29 @@ class DocumentRepository:
             )
         )
 
+    def append_outgoing_history(
+        self,
+        document_uuid: str,
+        from_status: str,
+        to_status: str,
+        *,
+        actor: str,
+        at: datetime,
+        note: str | None,
+    ) -> None:
+        """A history line of an outgoing document (issued → recalled), outside the receiver's
+        state machine that :class:`HistoryEntry` checks."""
+        self.session.execute(
+            history.insert().values(
+                document_uuid=document_uuid,
+                from_status=from_status,
+                to_status=to_status,
+                actor=actor,
+                at=at,
+                note=note,
+            )
+        )
+
     def history_of(self, document_uuid: str) -> list[Any]:
         return list(
             self.session.execute(
@@ -386,7 +409,10 @@ class DocumentRepository:
     ) -> list[Any]:
         d = documents.c
         outgoing_in_period = sa.and_(
-            d.direction == "outgoing", d.status == "issued", d.document_date.between(first, last)
+            # A recalled document was sent all the same: it stays in the count of its period.
+            d.direction == "outgoing",
+            d.status.in_(("issued", "recalled")),
+            d.document_date.between(first, last),
         )
         incoming_in_period = sa.and_(d.direction == "incoming", _ARRIVAL_DAY.between(first, last))
         completed = sa.and_(incoming_in_period, d.status == ProcessingStatus.COMPLETED.value)

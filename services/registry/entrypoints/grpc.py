@@ -163,6 +163,21 @@ class RegistryService:
             uow.commit()
         return self._document(request.id)
 
+    @rpc
+    def Recall(self, request: pb.RecallRequest, context: grpc.ServicerContext) -> pb.Document:
+        self._document(request.id)
+        with self.uow() as uow:
+            use_cases.recall_outgoing(
+                uow,
+                request.id,
+                reason=request.reason,
+                actor=_actor(request.actor),
+                now=now(),
+                expected_version=request.expected_version,
+            )
+            uow.commit()
+        return self._document(request.id)
+
     # -- reading -----------------------------------------------------------------------------
     @rpc
     def Get(self, request: pb.GetRequest, context: grpc.ServicerContext) -> pb.Document:

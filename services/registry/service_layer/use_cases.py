@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from services.chassis.db import UnitOfWork
 from services.chassis.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.chassis.events import Event, topic_name
+from services.chassis.text import nfc
 from services.chassis.timeutil import iso
 from services.registry.adapters.blobs import BlobStore
 from services.registry.adapters.repository import DocumentRepository, is_unique_violation
@@ -39,6 +40,7 @@ from services.registry.domain.register_books import (
     check_agency_code,
 )
 from services.registry.domain.status import (
+    ACTOR_MAX_LENGTH,
     HistoryEntry,
     ProcessingStatus,
     initial_entry,
@@ -360,6 +362,7 @@ def assign_number(
             "only outgoing documents get a number; incoming ones get a số đến on arrival",
             field="id",
         )
+    _refuse_if_recalled(row)
     if row.status != messages.DRAFT:
         raise FailedPrecondition(
             f"already numbered {row.number_and_symbol} on {row.document_date}; numbers are never "
@@ -571,11 +574,96 @@ def _incoming_for_update(repo: DocumentRepository, document_uuid: str) -> Any:
     row = repo.get(document_uuid, for_update=True)
     if row is None:
         raise NotFound(f"no document {document_uuid}", field="id")
+    _refuse_if_recalled(row)
     if row.direction != "incoming":
         raise FailedPrecondition(
             "processing statuses belong to received documents; this one is outgoing", field="id"
         )
     return row
+
+
+def _refuse_if_recalled(row: Any) -> None:
+    """A recalled outgoing document is frozen: it stays in the sender's records as it was."""
+    if row.direction == "outgoing" and row.status == RECALLED:
+        raise FailedPrecondition(
+            f"{row.number_and_symbol} was recalled by its sender on "
+            f"{iso(row.updated_at)}; the record is frozen (see its history)",
+            field="id",
+        )
+
+
+# -- recall by the sender ------------------------------------------------------------------------
+
+RECALLED = ProcessingStatus.RECALLED.value
+RECALL_REASON_MAX = 2000
+
+
+def recall_outgoing(
+    uow: UnitOfWork,
+    document_uuid: str,
+    *,
+    reason: str,
+    actor: str,
+    now: datetime,
+    expected_version: int = 0,
+) -> None:
+    """The sender recalls an issued document (QĐ 28/2018 Điều 8 khoản 2; NĐ 30/2020 Điều 18
+    khoản 4 điểm b): status thu hồi, the recall in the history, the ``recalled`` event — one
+    transaction. The record stays in the sender's register, frozen: its number is never reused.
+    """
+    reason = nfc(reason or "")
+    if not reason:
+        raise InvalidArgument(
+            "is required: the receivers are told why the document is recalled", field="reason"
+        )
+    if len(reason) > RECALL_REASON_MAX:
+        raise InvalidArgument(f"at most {RECALL_REASON_MAX} characters", field="reason")
+    if len(actor) > ACTOR_MAX_LENGTH:
+        raise InvalidArgument(f"at most {ACTOR_MAX_LENGTH} characters", field="actor")
+    repo = DocumentRepository(uow.session)
+    row = repo.get(document_uuid, for_update=True)
+    if row is None:
+        raise NotFound(f"no document {document_uuid}", field="id")
+    if row.direction != "outgoing":
+        raise FailedPrecondition(
+            "only the sender recalls its outgoing documents; a received document is recalled "
+            "by Transition to thu hồi when the sender's notice arrives",
+            field="id",
+        )
+    _refuse_if_recalled(row)
+    if row.status != messages.ISSUED:
+        raise FailedPrecondition(
+            "only an issued document is recalled; a draft was never sent (it has no number)",
+            field="status",
+        )
+    if expected_version and row.version != expected_version:
+        raise FailedPrecondition(
+            f"the document is at version {row.version}, not {expected_version}; reload and retry",
+            field="expected_version",
+        )
+    version = row.version + 1
+    repo.append_outgoing_history(
+        document_uuid, messages.ISSUED, RECALLED, actor=actor, at=now, note=reason
+    )
+    repo.update(document_uuid, {"status": RECALLED, "updated_at": now, "version": version})
+    uow.publish(
+        _event(
+            "recalled",
+            document_uuid,
+            pb.StatusChanged(
+                id=document_uuid,
+                agency_code=row.agency_code,
+                entry=pb.HistoryEntry(
+                    from_status=pb.STATUS_ISSUED,
+                    to_status=pb.STATUS_RECALLED,
+                    actor=actor,
+                    at=iso(now),
+                    note=reason,
+                ),
+                version=version,
+            ),
+        )
+    )
 
 
 def change_status(
