@@ -18,31 +18,33 @@ from dataclasses import dataclass
 from enum import Enum
 
 from services.chassis.text import fold, nfc
+from services.distribution.edxml.codes import PRIORITY_NAMES, Priority
 from services.registry.domain.errors import InvalidField, StateSecretNotAllowed
 from services.registry.domain.fields import require_text as _text
 
 
 class Urgency(Enum):
-    """Độ khẩn, valued by its edXML Priority code."""
+    """Độ khẩn, valued by its edXML ``Priority`` code (the codec's table is the only one)."""
 
-    NORMAL = 0
-    URGENT = 1
-    VERY_URGENT = 2
-    EXPRESS = 3
-    EXPRESS_TIMED = 4
+    NORMAL = Priority.NORMAL.value
+    URGENT = Priority.URGENT.value
+    VERY_URGENT = Priority.VERY_URGENT.value
+    EXPRESS = Priority.EXPRESS.value
+    EXPRESS_TIMED = Priority.EXPRESS_SCHEDULED.value
 
     @property
     def label(self) -> str:
-        return _URGENCY_LABELS[self]
+        """Lower-case Vietnamese name, from the edXML table (``"thượng khẩn"``)."""
+        return PRIORITY_NAMES[self.edxml_priority].lower()
 
     @property
-    def edxml_priority(self) -> int:
-        return self.value
+    def edxml_priority(self) -> Priority:
+        return Priority(self.value)
 
     @classmethod
     def from_edxml_priority(cls, code: int | str, field: str = "urgency") -> Urgency:
         try:
-            return cls(int(code))
+            return cls(Priority(int(code)).value)
         except (TypeError, ValueError):
             raise InvalidField(
                 field, f"edXML Priority must be 0..4 (0 thường … 4 hỏa tốc hẹn giờ), got {code!r}"
@@ -52,19 +54,11 @@ class Urgency(Enum):
     def from_label(cls, label: str, field: str = "urgency") -> Urgency:
         """``"Thượng khẩn"``, ``"thuong khan"`` … (case and diacritics ignored)."""
         wanted = fold(label)
-        for urgency, text in _URGENCY_LABELS.items():
-            if fold(text) == wanted:
+        for urgency in cls:
+            if fold(urgency.label) == wanted:
                 return urgency
-        raise InvalidField(field, f"{label!r} is not one of: {', '.join(_URGENCY_LABELS.values())}")
-
-
-_URGENCY_LABELS = {
-    Urgency.NORMAL: "thường",
-    Urgency.URGENT: "khẩn",
-    Urgency.VERY_URGENT: "thượng khẩn",
-    Urgency.EXPRESS: "hỏa tốc",
-    Urgency.EXPRESS_TIMED: "hỏa tốc hẹn giờ",
-}
+        known = ", ".join(u.label for u in cls)
+        raise InvalidField(field, f"{label!r} is not one of: {known}")
 
 
 class Confidentiality(Enum):

@@ -12,7 +12,8 @@ chức nhận văn bản phải trả lại cho cơ quan, tổ chức gửi văn
 thời thông báo qua Hệ thống để bên gửi biết"; Điều 4 khoản 2 điểm d — "Văn bản phải được theo
 dõi, cập nhật trạng thái gửi, nhận, xử lý".
 
-The edXML status codes (QCVN 102:2016 ``Status/StatusCode``) the exchange axis carries:
+The edXML status codes (QCVN 102:2016 ``Status/StatusCode``, defined once in
+``services.distribution.edxml.codes``) the exchange axis carries:
 01 đã đến, 02 từ chối tiếp nhận, 03 đã tiếp nhận, 04 phân công, 05 đang xử lý, 06 đã xử lý
 xong, 13 thu hồi, 15 đồng ý thu hồi/cập nhật, 16 từ chối thu hồi/cập nhật. "Xóa" is local and
 has no code; 15 and 16 are the receiver's answers to a recall, not statuses of their own.
@@ -46,53 +47,46 @@ from datetime import datetime
 from enum import Enum
 from types import MappingProxyType
 
+from services.distribution.edxml.codes import (
+    REGISTRY_STATUS_TO_STATUS_CODE,
+    StatusCode,
+    recall_answer,
+    registry_status_for,
+)
 from services.registry.domain.errors import IllegalTransition, InvalidField
 from services.registry.domain.fields import optional_text, require_aware_datetime, require_text
+
+__all__ = [
+    "TRANSITIONS",
+    "EdxmlStatusCode",
+    "HistoryEntry",
+    "ProcessingStatus",
+    "allowed_targets",
+    "initial_entry",
+    "is_allowed",
+    "parse_status_code",
+    "recall_answer",  # the receiver's answer to a recall: 15 agreed, 16 refused (edXML codes)
+    "replay",
+    "transition",
+]
 
 ACTOR_MAX_LENGTH = 255
 NOTE_MAX_LENGTH = 2000
 
 
-class EdxmlStatusCode(Enum):
-    """``StatusCode`` values of edXML status messages."""
-
-    ARRIVED = "01"
-    REJECTED = "02"
-    ACCEPTED = "03"
-    ASSIGNED = "04"
-    IN_PROGRESS = "05"
-    COMPLETED = "06"
-    RECALLED = "13"
-    RECALL_OR_UPDATE_AGREED = "15"
-    RECALL_OR_UPDATE_REFUSED = "16"
-
-    @property
-    def label(self) -> str:
-        return _EDXML_LABELS[self]
-
-    @classmethod
-    def parse(cls, code: str | int, field: str = "status_code") -> EdxmlStatusCode:
-        text = f"{code:02d}" if isinstance(code, int) and not isinstance(code, bool) else code
-        try:
-            return cls(str(text).strip())
-        except ValueError:
-            known = ", ".join(c.value for c in cls)
-            raise InvalidField(field, f"{code!r} is not an edXML status code ({known})") from None
+# The edXML code table is the distribution codec's (services/distribution/edxml/codes.py): one
+# truth for the registry and the exchange. ``EdxmlStatusCode`` stays as the registry's name.
+EdxmlStatusCode = StatusCode
 
 
-_EDXML_LABELS = MappingProxyType(
-    {
-        EdxmlStatusCode.ARRIVED: "đã đến",
-        EdxmlStatusCode.REJECTED: "từ chối tiếp nhận",
-        EdxmlStatusCode.ACCEPTED: "đã tiếp nhận",
-        EdxmlStatusCode.ASSIGNED: "phân công",
-        EdxmlStatusCode.IN_PROGRESS: "đang xử lý",
-        EdxmlStatusCode.COMPLETED: "đã xử lý xong",
-        EdxmlStatusCode.RECALLED: "thu hồi",
-        EdxmlStatusCode.RECALL_OR_UPDATE_AGREED: "đồng ý thu hồi/cập nhật",
-        EdxmlStatusCode.RECALL_OR_UPDATE_REFUSED: "từ chối thu hồi/cập nhật",
-    }
-)
+def parse_status_code(code: str | int, field: str = "status_code") -> StatusCode:
+    """``"03"``, ``" 03 "`` or ``3`` → :class:`StatusCode`; anything else names ``field``."""
+    text = f"{code:02d}" if isinstance(code, int) and not isinstance(code, bool) else code
+    try:
+        return StatusCode(str(text).strip())
+    except ValueError:
+        known = ", ".join(c.value for c in StatusCode)
+        raise InvalidField(field, f"{code!r} is not an edXML status code ({known})") from None
 
 
 class ProcessingStatus(Enum):
@@ -113,30 +107,29 @@ class ProcessingStatus(Enum):
         return _STATUS_LABELS[self]
 
     @property
-    def edxml_code(self) -> EdxmlStatusCode | None:
+    def edxml_code(self) -> StatusCode | None:
         """The code sent to the sender; ``None`` for ``DELETED``, which is local only."""
-        return _STATUS_TO_EDXML.get(self)
+        return REGISTRY_STATUS_TO_STATUS_CODE.get(self.value)
 
     @property
     def is_final(self) -> bool:
         return not TRANSITIONS[self]
 
     @classmethod
-    def from_edxml(cls, code: EdxmlStatusCode) -> ProcessingStatus:
+    def from_edxml(cls, code: StatusCode | str) -> ProcessingStatus:
         """The status a receiver reports with ``code`` (for the sender's tracking view).
 
         15 and 16 answer a recall; only 15 changes the status (to ``RECALLED``), so 16 has
         no status of its own and is refused here.
         """
-        if code is EdxmlStatusCode.RECALL_OR_UPDATE_AGREED:
-            return cls.RECALLED
-        for status, status_code in _STATUS_TO_EDXML.items():
-            if status_code is code:
-                return status
-        raise InvalidField(
-            "status_code",
-            f"{code.value} ({code.label}) answers a recall and does not change the status",
-        )
+        code = parse_status_code(code)
+        status = registry_status_for(code)
+        if status is None:
+            raise InvalidField(
+                "status_code",
+                f"{code.value} ({code.vietnamese}) answers a recall and does not change the status",
+            )
+        return cls(status)
 
 
 _STATUS_LABELS = MappingProxyType(
@@ -149,18 +142,6 @@ _STATUS_LABELS = MappingProxyType(
         ProcessingStatus.REJECTED: "từ chối (trả lại)",
         ProcessingStatus.RECALLED: "thu hồi",
         ProcessingStatus.DELETED: "xóa",
-    }
-)
-
-_STATUS_TO_EDXML = MappingProxyType(
-    {
-        ProcessingStatus.ARRIVED: EdxmlStatusCode.ARRIVED,
-        ProcessingStatus.ACCEPTED: EdxmlStatusCode.ACCEPTED,
-        ProcessingStatus.ASSIGNED: EdxmlStatusCode.ASSIGNED,
-        ProcessingStatus.IN_PROGRESS: EdxmlStatusCode.IN_PROGRESS,
-        ProcessingStatus.COMPLETED: EdxmlStatusCode.COMPLETED,
-        ProcessingStatus.REJECTED: EdxmlStatusCode.REJECTED,
-        ProcessingStatus.RECALLED: EdxmlStatusCode.RECALLED,
     }
 )
 
@@ -214,7 +195,7 @@ class HistoryEntry:
         object.__setattr__(self, "note", optional_text("note", self.note, NOTE_MAX_LENGTH))
 
     @property
-    def edxml_code(self) -> EdxmlStatusCode | None:
+    def edxml_code(self) -> StatusCode | None:
         return self.to_status.edxml_code
 
 
@@ -251,15 +232,6 @@ def transition(
             reason="a refusal must give its reason in the note",
         )
     return entry
-
-
-def recall_answer(agreed: bool) -> EdxmlStatusCode:
-    """The code a receiver sends back to a recall (13): 15 agreed, 16 refused."""
-    return (
-        EdxmlStatusCode.RECALL_OR_UPDATE_AGREED
-        if agreed
-        else EdxmlStatusCode.RECALL_OR_UPDATE_REFUSED
-    )
 
 
 def replay(entries: tuple[HistoryEntry, ...] | list[HistoryEntry]) -> ProcessingStatus:

@@ -8,6 +8,7 @@ from importlib import resources
 
 import pytest
 
+from services.distribution.edxml.codes import Priority
 from services.registry.domain.classification import (
     Confidentiality,
     Signer,
@@ -105,7 +106,7 @@ def test_malformed_data_is_refused() -> None:
     ],
 )
 def test_urgency_edxml_priority(urgency: Urgency, code: int, label: str) -> None:
-    assert urgency.edxml_priority == code
+    assert urgency.edxml_priority is Priority(code)
     assert Urgency.from_edxml_priority(str(code)) is urgency
     assert Urgency.from_label(label.upper()) is urgency
     assert urgency.label == label

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from services.chassis.errors import ServiceError
+from services.distribution.edxml import codes
+from services.distribution.edxml.codes import StatusCode
 from services.registry.domain.errors import IllegalTransition, InvalidField
 from services.registry.domain.status import (
     TRANSITIONS,
@@ -16,6 +18,7 @@ from services.registry.domain.status import (
     HistoryEntry,
     ProcessingStatus,
     initial_entry,
+    parse_status_code,
     recall_answer,
     replay,
     transition,
@@ -126,20 +129,28 @@ def test_status_objects_must_be_statuses() -> None:
 )
 def test_edxml_codes(status: S, code: str) -> None:
     assert status.edxml_code is not None and status.edxml_code.value == code
-    assert S.from_edxml(EdxmlStatusCode.parse(code)) is status
-    assert S.from_edxml(EdxmlStatusCode.parse(int(code))) is status
+    assert S.from_edxml(parse_status_code(code)) is status
+    assert S.from_edxml(parse_status_code(int(code))) is status
 
 
 def test_deleted_has_no_edxml_code_and_recall_answers() -> None:
     assert S.DELETED.edxml_code is None
     assert recall_answer(True).value == "15"
     assert recall_answer(False).value == "16"
-    assert S.from_edxml(EdxmlStatusCode.RECALL_OR_UPDATE_AGREED) is S.RECALLED
+    assert S.from_edxml(EdxmlStatusCode.RECALL_AGREED) is S.RECALLED
     with pytest.raises(InvalidField, match="does not change"):
-        S.from_edxml(EdxmlStatusCode.RECALL_OR_UPDATE_REFUSED)
+        S.from_edxml(EdxmlStatusCode.RECALL_REFUSED)
     with pytest.raises(InvalidField, match="status_code"):
-        EdxmlStatusCode.parse("07")
-    assert EdxmlStatusCode.parse(" 15 ").label == "đồng ý thu hồi/cập nhật"
+        parse_status_code("07")
+    assert parse_status_code(" 15 ") is StatusCode.RECALL_AGREED
+    assert S.from_edxml("15") is S.RECALLED
+
+
+def test_the_registry_uses_the_edxml_code_table_itself() -> None:
+    # One table: the registry's names are the codec's objects, not copies.
+    assert EdxmlStatusCode is StatusCode and recall_answer is codes.recall_answer
+    for status in S:
+        assert status.edxml_code is codes.REGISTRY_STATUS_TO_STATUS_CODE.get(status.value)
 
 
 def _path(*statuses: S) -> list[HistoryEntry]:
