@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from services.distribution.edxml.build import build
+from services.distribution.edxml.build import build, manifest_for
 from services.distribution.edxml.codes import BussinessDocType, Priority
-from services.distribution.edxml.dsig import SoftwareRsaSigner, sign
-from services.distribution.edxml.model import DocumentPackage, Organization
+from services.distribution.edxml.dsig import SoftwareRsaSigner, XmlSigner, sign
+from services.distribution.edxml.model import Attachment, DocumentPackage, Organization
 from services.distribution.edxml.parse import parse
 
 TEMPLATE = Path("/work/shared/conformance/edxml/edoc_revocation.edxml")
@@ -60,9 +60,16 @@ def make_package(
     priority: Priority = Priority.NORMAL,
     kind: BussinessDocType = BussinessDocType.NEW,
     number: int | None = None,
-    signer: SoftwareRsaSigner | None = None,
+    notation: str = "UBND-VP",
+    signer: XmlSigner | None = None,
+    attachments: tuple[Attachment, ...] | None = None,
 ) -> bytes:
-    """A signed package from ``sender`` to ``receivers``; unique unless ``number`` repeats."""
+    """A signed package from ``sender`` to ``receivers``; unique unless ``number`` repeats.
+
+    ``number``/``notation`` make the số and ký hiệu (e.g. 7 and "QĐ-STTTT" for 07/QĐ-STTTT, as
+    the registry numbered it); ``attachments`` replace the template's (the signed PDF of an
+    issued document); ``signer`` defaults to a throw-away software key.
+    """
     template = _template()
     header = template.header
     number = number if number is not None else uuid.uuid4().int % 10**6
@@ -72,8 +79,8 @@ def make_package(
         header,
         from_=dataclasses.replace(header.from_, organ_id=sender),
         to=tuple(Organization(organ_id=code, organ_name=code) for code in receivers[:50]),
-        document_id=f"{sender},{today:%Y/%m/%d},{number}/UBND-VP",
-        code=dataclasses.replace(header.code, code_number=str(number), code_notation="UBND-VP"),  # type: ignore[type-var]
+        document_id=f"{sender},{today:%Y/%m/%d},{number}/{notation}",
+        code=dataclasses.replace(header.code, code_number=str(number), code_notation=notation),  # type: ignore[type-var]
         subject=subject,
         other_info=other_info,
     )
@@ -85,7 +92,14 @@ def make_package(
             trace.bussiness, bussiness_doc_type=kind, bussiness_doc_reason=kind.vietnamese
         ),
     )
-    package = dataclasses.replace(template, header=header, trace_header_list=trace, signature=None)
+    package = dataclasses.replace(
+        template,
+        header=header,
+        trace_header_list=trace,
+        signature=None,
+        attachments=template.attachments if attachments is None else attachments,
+        manifest=template.manifest if attachments is None else manifest_for(attachments),
+    )
     return sign(build(package, include_signature=False), signer or software_signer())
 
 
