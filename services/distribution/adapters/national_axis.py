@@ -1,9 +1,11 @@
 """The national document exchange axis (Trục liên thông văn bản quốc gia), as a port.
 
 Documents to or from outside the province go through it: send a package, list what was
-received for an agency, get one, update a status, and sync the agency list. Production binds
-an SDK client of the axis here; :class:`LocalAxisSimulator` is the in-memory axis that tests
-use (same contract, no network).
+received for an agency (and what an agency sent, with the statuses its receivers gave), get
+one, update a status, and sync the agency list. Production binds an SDK client of the axis
+here; :class:`LocalAxisSimulator` is the in-memory axis that tests use (same contract, no
+network). Status packages sent to the axis carry the agency's XML-DSig (QĐ 28/2018 Điều 6:
+the exchanged packages are signed); the simulator can insist on it (``require_signed``).
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from services.distribution.edxml import dsig
 from services.distribution.edxml.codes import StatusCode
 from services.distribution.edxml.errors import EdxmlError
 from services.distribution.edxml.model import DocumentPackage, StatusPackage
@@ -30,7 +34,9 @@ class AxisDocument:
     from_code: str
     to_code: str
     package: bytes
-    status_code: str = ""
+    status_code: str = ""  # the latest status its receiver gave
+    statuses: tuple[str, ...] = ()  # every status, in the order given
+    last_status_package: bytes = b""  # as received, signature included
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +46,15 @@ class AxisAgency:
 
 
 class NationalAxis(Protocol):
-    def send(self, package: bytes) -> list[str]: ...
+    def send(self, package: bytes, receivers: Sequence[str] | None = None) -> list[str]:
+        """Hand the package to the axis for ``receivers`` (default: every ``To`` of it)."""
+        ...
 
     def list_received(self, agency_code: str) -> list[AxisDocument]: ...
+
+    def list_sent(self, agency_code: str) -> list[AxisDocument]:
+        """What ``agency_code`` sent through the axis, with its receivers' statuses."""
+        ...
 
     def get(self, document_id: str) -> AxisDocument: ...
 
@@ -56,10 +68,11 @@ class LocalAxisSimulator:
     """An axis in memory: what one sends, the addressed agencies can list, get and answer."""
 
     known_agencies: dict[str, str] = field(default_factory=dict)
+    require_signed: bool = False  # refuse status packages without a valid XML-DSig
     _documents: dict[str, AxisDocument] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def send(self, package: bytes) -> list[str]:
+    def send(self, package: bytes, receivers: Sequence[str] | None = None) -> list[str]:
         try:
             parsed = parse(package).package
         except EdxmlError as error:
@@ -67,7 +80,12 @@ class LocalAxisSimulator:
         if not isinstance(parsed, DocumentPackage):
             raise AxisError("package: a status goes through update_status")
         sender = parsed.header.from_.organ_id or ""
-        receivers = [t.organ_id for t in parsed.header.to if t.organ_id]
+        addressed = [t.organ_id for t in parsed.header.to if t.organ_id]
+        if receivers is None:
+            receivers = addressed
+        elif not set(receivers) <= set(addressed):
+            stray = sorted(set(receivers) - set(addressed))
+            raise AxisError(f"receivers: not addressed in package.To: {', '.join(stray)}")
         if not receivers:
             raise AxisError("package.To: no receiver")
         unknown = [code for code in receivers if code not in self.known_agencies]
@@ -87,6 +105,10 @@ class LocalAxisSimulator:
         with self._lock:
             return [d for d in self._documents.values() if d.to_code == agency_code]
 
+    def list_sent(self, agency_code: str) -> list[AxisDocument]:
+        with self._lock:
+            return [d for d in self._documents.values() if d.from_code == agency_code]
+
     def get(self, document_id: str) -> AxisDocument:
         with self._lock:
             found = self._documents.get(document_id)
@@ -101,18 +123,28 @@ class LocalAxisSimulator:
             raise AxisError(f"status_package: {error}") from error
         if not isinstance(parsed, StatusPackage) or parsed.status_code is None:
             raise AxisError("status_package: not a status package with a StatusCode")
+        if self.require_signed:
+            try:
+                checked = dsig.verify(status_package)
+            except EdxmlError as error:
+                raise AxisError(f"status_package.Signature: {error}") from error
+            if not checked.valid:
+                raise AxisError(f"status_package.Signature: {'; '.join(checked.problems)}")
         reporter = parsed.from_.organ_id
         wanted = parsed.response_for.document_id if parsed.response_for else None
         with self._lock:
             for doc_id, doc in self._documents.items():
                 header = parse(doc.package).package.header  # type: ignore[union-attr]
                 if doc.to_code == reporter and header.document_id == wanted:
+                    code = StatusCode(parsed.status_code).value
                     self._documents[doc_id] = AxisDocument(
                         doc.id,
                         doc.from_code,
                         doc.to_code,
                         doc.package,
-                        StatusCode(parsed.status_code).value,
+                        code,
+                        (*doc.statuses, code),
+                        status_package,
                     )
                     return
         raise AxisError(f"status_package.ResponseFor: no document {wanted} for {reporter}")

@@ -19,7 +19,7 @@ from lienthong.registry.v1 import registry_pb2 as rpb
 from lienthong.verification.v1 import verification_pb2 as vpb
 
 from services.chassis.errors import InvalidArgument, NotFound, Unavailable
-from services.distribution.domain.routing import ReceiverInfo
+from services.distribution.domain.routing import AXIS_AGENCY_KIND, ReceiverInfo
 from services.distribution.edxml import dsig
 from services.distribution.edxml.errors import EdxmlError
 from services.distribution.service_layer.ports import (
@@ -85,7 +85,33 @@ class GrpcDirectory:
             agency = self.stub.GetAgency(ipb.GetAgencyRequest(code=code), timeout=RPC_TIMEOUT_S)
         except grpc.RpcError as error:
             raise _unavailable("identifiers", error) from error
-        return ReceiverInfo(agency.code, agency.exchanges_electronically)
+        return ReceiverInfo(
+            agency.code, agency.exchanges_electronically, agency.kind == AXIS_AGENCY_KIND
+        )
+
+    def add_axis_agency(self, code: str, name: str) -> bool:
+        """Add an agency of the national axis unless the directory knows the code already."""
+        try:
+            self.stub.GetAgency(ipb.GetAgencyRequest(code=code), timeout=RPC_TIMEOUT_S)
+            return False
+        except grpc.RpcError as error:
+            if error.code() is not grpc.StatusCode.NOT_FOUND:
+                raise _unavailable("identifiers", error) from error
+        try:
+            self.stub.UpsertAgency(
+                ipb.UpsertAgencyRequest(
+                    agency=ipb.Agency(
+                        code=code,
+                        name=name,
+                        kind=AXIS_AGENCY_KIND,
+                        exchanges_electronically=True,
+                    )
+                ),
+                timeout=RPC_TIMEOUT_S,
+            )
+        except grpc.RpcError as error:
+            raise _unavailable("identifiers", error) from error
+        return True
 
     def resolve_group(
         self, root_code: str, kinds: Sequence[str], recursive: bool

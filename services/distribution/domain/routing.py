@@ -10,6 +10,10 @@
 - "Hỏa tốc hẹn giờ" carries the time it must be delivered at; it lands in the inbox then.
 - Paper: a receiver that does not exchange electronically, or a document type on the paper
   list, gets the paper-copy flag on its delivery.
+- Outside the province: a receiver the directory knows as an agency of the national axis
+  (kind :data:`AXIS_AGENCY_KIND`, added by the axis agency-list sync) is reached through the
+  national axis (QĐ 28/2018 Điều 5: the Trục liên thông văn bản quốc gia links the provinces'
+  and ministries' systems); its delivery is forwarded there instead of landing in an inbox.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from services.distribution.edxml.codes import URGENT_PRIORITIES, Priority
 from services.identifiers.domain.codes import AgencyCode, InvalidAgencyCode
 
 MAX_RECEIVERS = 5000
+#: Directory kind of an agency outside the province, reached through the national axis.
+AXIS_AGENCY_KIND = "national_axis"
 
 
 class Lane(StrEnum):
@@ -41,6 +47,7 @@ class ReceiverInfo:
 
     code: str
     exchanges_electronically: bool = True
+    via_axis: bool = False  # outside the province: reached through the national axis
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,7 @@ class Route:
     lane: Lane
     paper_copy: bool
     deliver_at: datetime | None  # only for hỏa tốc hẹn giờ
+    via_axis: bool = False
 
 
 def normalise_code(text: str, field: str) -> str:
@@ -97,8 +105,10 @@ def plan(
         seen[code] = Route(
             receiver_code=code,
             lane=lane,
-            paper_copy=paper_type or not info.exchanges_electronically,
+            # The axis carries electronic documents only; paper is the far agency's business.
+            paper_copy=not info.via_axis and (paper_type or not info.exchanges_electronically),
             deliver_at=deliver_at,
+            via_axis=info.via_axis,
         )
     if not seen:
         raise InvalidRoute("no receiver other than the sender", field="receivers")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
@@ -52,6 +53,7 @@ from services.distribution.adapters.peers import (
 from services.distribution.adapters.webhooks import WebhookSender
 from services.distribution.domain.routing import Lane, normalise_code
 from services.distribution.edxml.codes import StatusCode, recall_answer
+from services.distribution.edxml.dsig import XmlSigner
 from services.distribution.service_layer import use_cases
 from services.distribution.service_layer.ports import Registrar, Verifier
 from services.identifiers.domain.codes import CodeError
@@ -102,6 +104,29 @@ def _entry_pb(row: Any, package: bytes = b"") -> pb.InboxEntry:
     )
 
 
+#: CKA_ID (hex) of the agency key in the HSM that signs status packages sent to the national
+#: axis. Unset: they go unsigned (the simulator accepts that unless ``require_signed``).
+AXIS_KEY_ID_ENV = "LT_DISTRIBUTION_AXIS_KEY_ID"
+
+
+def axis_status_signer(environ: dict[str, str] | None = None) -> XmlSigner | None:
+    """The HSM signer of status packages to the axis, from ``LT_DISTRIBUTION_AXIS_KEY_ID``."""
+    env = os.environ if environ is None else environ
+    key_hex = env.get(AXIS_KEY_ID_ENV, "").strip()
+    if not key_hex:
+        return None
+    try:
+        key_id = bytes.fromhex(key_hex)
+    except ValueError:
+        raise InvalidArgument(
+            f"{key_hex!r} is not hexadecimal (the key's CKA_ID)", field=AXIS_KEY_ID_ENV
+        ) from None
+    from services.distribution.adapters.hsm_signer import HsmXmlSigner
+    from services.signing.adapters.hsm import process_hsm
+
+    return HsmXmlSigner(process_hsm(), key_id)
+
+
 class DistributionService:
     name = "distribution"
     uow: Callable[[], UnitOfWork] = Database(schema=orm.SCHEMA, metadata=orm.metadata)  # type: ignore[assignment]
@@ -133,6 +158,7 @@ class DistributionService:
         self.axis: LocalAxisSimulator | None = (
             LocalAxisSimulator() if axis_kind == "simulator" else None
         )
+        self.axis_signer: XmlSigner | None = axis_status_signer()
         self.verdicts = use_cases.VerdictCache(
             ttl_s=config.get_float(config.DISTRIBUTION_VERDICT_TTL_S)
         )
@@ -337,7 +363,19 @@ class DistributionService:
                     uow, self.directory, self.axis, receiver
                 )
                 uow.commit()
+        with self.uow() as uow:
+            response.statuses_applied = use_cases.apply_axis_statuses(uow, self.axis)
+            uow.commit()
         return response
+
+    @rpc
+    def SyncAxisAgencies(
+        self, request: pb.SyncAxisAgenciesRequest, context: grpc.ServicerContext
+    ) -> pb.SyncAxisAgenciesResponse:
+        if self.axis is None:
+            raise FailedPrecondition("no national axis is configured", field="LT_DISTRIBUTION_AXIS")
+        listed, added = use_cases.sync_axis_agencies(self.directory, self.axis)
+        return pb.SyncAxisAgenciesResponse(listed=listed, added=added)
 
     # -- Kafka -----------------------------------------------------------------------------
     @event_handler(EXPRESS_TOPIC)
@@ -354,6 +392,15 @@ class DistributionService:
             use_cases.receive_notice(uow, event.parse(pb.DeliveryNotice))  # type: ignore[arg-type]
             return
         dispatched = event.parse(pb.DeliveryDispatched)
+        if dispatched.via_axis:  # type: ignore[attr-defined]
+            if self.axis is None:
+                # Retried, then dead-lettered: the sender sees it undeliverable with the reason.
+                raise FailedPrecondition(
+                    "a delivery to the national axis, but no axis is configured",
+                    field="LT_DISTRIBUTION_AXIS",
+                )
+            use_cases.forward_to_axis(uow, self.axis, dispatched)  # type: ignore[arg-type]
+            return
         use_cases.arrive(
             uow,
             dispatched,  # type: ignore[arg-type]
@@ -386,7 +433,7 @@ class DistributionService:
         if self.axis is not None:
             # A document that came from the national axis: its sender learns there. A failed
             # call rolls the record back too, and the event is retried (then dead-lettered).
-            package = use_cases.status_for_axis(uow, status)  # type: ignore[arg-type]
+            package = use_cases.status_for_axis(uow, status, self.axis_signer)  # type: ignore[arg-type]
             if package is not None:
                 self.axis.update_status(package)
 

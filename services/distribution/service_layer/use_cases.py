@@ -46,6 +46,8 @@ from services.distribution.domain.model import (
 )
 from services.distribution.domain.routing import Lane, Route, normalise_code, plan
 from services.distribution.edxml.codes import BussinessDocType, Priority, StatusCode
+from services.distribution.edxml.dsig import XmlSigner
+from services.distribution.edxml.dsig import sign as sign_package
 from services.distribution.edxml.errors import EdxmlError
 from services.distribution.edxml.model import DocumentPackage
 from services.distribution.edxml.parse import parse
@@ -271,6 +273,7 @@ def send(
             paper_copy=route.paper_copy,
             supersedes_dispatch_id=supersedes or "",
             sent_at=iso(at),
+            via_axis=route.via_axis,
         )
         uow.publish(
             Event.of(LANE_TOPICS[route.lane], DISPATCHED, SERVICE, route.receiver_code, payload)
@@ -740,8 +743,97 @@ def import_from_axis(uow: UnitOfWork, directory: Directory, axis: Any, agency_co
     return created
 
 
-def status_for_axis(uow: UnitOfWork, status: pb.StatusReported) -> bytes | None:
-    """The edXML status package to send to the axis for a delivery that came from it."""
+def forward_to_axis(uow: UnitOfWork, axis: Any, dispatched: pb.DeliveryDispatched) -> str:
+    """Hand a delivery to a receiver outside the province over to the national axis.
+
+    Called from the lane consumer instead of :func:`arrive`. The axis is idempotent per
+    (package, receiver), so a redelivered event hands nothing over twice. The axis refusing the
+    package (receiver not on the axis, package rejected) is final: the sender's delivery becomes
+    undeliverable with the axis's reason; an unreachable axis raises and the event is retried.
+    Returns the axis's document id ("" when refused). The receiver's statuses come back with
+    :func:`apply_axis_statuses`.
+    """
+    from services.distribution.adapters.national_axis import AxisError
+
+    content = package_of(uow, dispatched.package_sha256)
+    try:
+        (document_id,) = axis.send(content, [dispatched.receiver_code])
+    except AxisError as error:
+        _advance_sender_side(
+            uow,
+            dispatched.delivery_id,
+            UNDELIVERABLE_CODE,
+            actor=AXIS_ACTOR,
+            note=f"trục liên thông quốc gia từ chối: {error}",
+            at=now(),
+        )
+        return ""
+    log.info(
+        "delivery handed to the national axis",
+        extra={"delivery": dispatched.delivery_id, "axis_document": document_id},
+    )
+    return str(document_id)
+
+
+def apply_axis_statuses(uow: UnitOfWork, axis: Any) -> int:
+    """Take the statuses outside receivers gave on the axis into the senders' deliveries.
+
+    Outbound deliveries are the open ones whose receiver is on the axis's agency list; each is
+    matched to the axis's document by (package SHA-256, receiver). A delivery's own history
+    says how many of the axis's statuses it already has, so polling again applies nothing
+    twice. Returns how many statuses were applied.
+    """
+    d = orm.deliveries
+    axis_codes = [agency.code for agency in axis.agencies()]
+    if not axis_codes:
+        return 0
+    final = [state.value for state in DeliveryState if state.is_final]
+    senders = uow.execute(
+        sa.select(d.c.sender_code)
+        .where(d.c.receiver_code.in_(axis_codes), d.c.state.not_in(final))
+        .distinct()
+    ).scalars()
+    applied = 0
+    for sender in list(senders):
+        for document in axis.list_sent(sender):
+            if not document.statuses:
+                continue
+            sha = hashlib.sha256(document.package).hexdigest()
+            delivery = uow.execute(
+                sa.select(d.c.id).where(
+                    d.c.package_sha256 == sha,
+                    d.c.receiver_code == document.to_code,
+                    d.c.sender_code == sender,
+                )
+            ).first()
+            if delivery is None:
+                continue
+            known = uow.execute(
+                sa.select(sa.func.count())
+                .select_from(orm.delivery_history)
+                .where(orm.delivery_history.c.delivery_id == delivery.id)
+            ).scalar_one()
+            for code in document.statuses[known:]:
+                applied += _advance_sender_side(
+                    uow, str(delivery.id), code, actor=AXIS_ACTOR, note="", at=now()
+                )
+    return applied
+
+
+def sync_axis_agencies(directory: Any, axis: Any) -> tuple[int, int]:
+    """Add the axis's agencies the directory lacks (as outside agencies); (listed, added)."""
+    listed = axis.agencies()
+    added = sum(1 for agency in listed if directory.add_axis_agency(agency.code, agency.name))
+    return len(listed), added
+
+
+def status_for_axis(
+    uow: UnitOfWork, status: pb.StatusReported, signer: XmlSigner | None = None
+) -> bytes | None:
+    """The edXML status package to send to the axis for a delivery that came from it.
+
+    Signed (enveloped XML-DSig) with ``signer``, the agency's key, when one is given.
+    """
     from services.distribution.edxml.build import build
     from services.distribution.edxml.model import Organization, ResponseFor, StatusPackage
 
@@ -769,7 +861,8 @@ def status_for_axis(uow: UnitOfWork, status: pb.StatusReported) -> bytes | None:
         description=status.note or StatusCode(status.status_code).vietnamese,
         timestamp=_time(status.at, "at") or now(),
     )
-    return build(package, include_signature=False)
+    unsigned = build(package, include_signature=False)
+    return unsigned if signer is None else sign_package(unsigned, signer)
 
 
 # -- external systems ----------------------------------------------------------------------------
