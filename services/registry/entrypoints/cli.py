@@ -5,6 +5,12 @@ the monthly "Sổ đăng ký văn bản đi/đến" as PDF, CSV or XLSX (by the 
 the registry schema directly (read-only, ``LT_DATABASE_URL``) so a clerk can print the book even
 when the service is down; the agency's name comes from the identifiers service when it answers
 (``--agency-name`` overrides, the code is used otherwise).
+
+``lienthong registry office-hours show --agency CODE`` prints the agency's office hours (read
+from the database; the defaults when none are set). ``… office-hours set --agency CODE --day
+1-5=07:30-11:30,13:30-17:00 --day 6=07:30-11:30 [--make-up-day 07:30-11:30]
+[--day-off 2026-12-01]`` replaces them through the running service, which validates them and
+checks the agency in the directory.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 FORMATS = {".pdf": "pdf", ".csv": "csv", ".xlsx": "xlsx"}
 
@@ -104,6 +112,119 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+WEEKDAY_NAMES = ("", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _periods_arg(text: str, option: str) -> list[tuple[str, str]]:
+    """``07:30-11:30,13:30-17:00`` → [("07:30", "11:30"), ("13:30", "17:00")]."""
+    periods = []
+    for part in text.split(","):
+        start, dash, end = part.strip().partition("-")
+        if not dash:
+            raise ValueError(f"{option} {text!r}: each period is START-END, e.g. 07:30-11:30")
+        periods.append((start.strip(), end.strip()))
+    return periods
+
+
+def _weekdays_arg(text: str) -> list[int]:
+    """``1-5`` → [1, 2, 3, 4, 5]; ``6`` → [6]; ``1,3`` → [1, 3] (ISO weekdays)."""
+    days: list[int] = []
+    for part in text.split(","):
+        first, dash, last = part.strip().partition("-")
+        try:
+            low = int(first)
+            high = int(last) if dash else low
+        except ValueError:
+            raise ValueError(
+                f"--day {text!r}: weekdays are numbers 1 (Monday) … 7 (Sunday)"
+            ) from None
+        days.extend(range(low, high + 1))
+    return days
+
+
+def _office_hours_request(args: argparse.Namespace) -> Any:
+    from lienthong.registry.v1 import registry_pb2 as pb
+
+    hours = pb.OfficeHours(agency_code=args.agency, extra_days_off=args.day_off or [])
+    for spec in args.day:
+        days, equals, periods = spec.partition("=")
+        if not equals:
+            raise ValueError(f"--day {spec!r}: give WEEKDAYS=PERIODS, e.g. 1-5=07:30-11:30")
+        for weekday in _weekdays_arg(days):
+            hours.weekdays.append(
+                pb.WeekdayHours(
+                    weekday=weekday,
+                    periods=[pb.Period(start=s, end=e) for s, e in _periods_arg(periods, "--day")],
+                )
+            )
+    if args.make_up_day:
+        hours.make_up_day_periods.extend(
+            pb.Period(start=s, end=e) for s, e in _periods_arg(args.make_up_day, "--make-up-day")
+        )
+    return pb.SetOfficeHoursRequest(office_hours=hours, actor=args.actor)
+
+
+def _print_hours(hours: Any) -> None:
+    """One line per worked weekday, then make-up day hours, own days off, last change."""
+
+    def periods(items: Any) -> str:
+        return ", ".join(f"{p.start}-{p.end}" for p in items) or "-"
+
+    print(f"agency\t{hours.agency_code}" + ("\t(defaults)" if hours.is_default else ""))
+    for day in hours.weekdays:
+        print(f"{WEEKDAY_NAMES[day.weekday]}\t{periods(day.periods)}")
+    print(f"make-up day\t{periods(hours.make_up_day_periods)}")
+    print(f"days off\t{', '.join(hours.extra_days_off) or '-'}")
+    if hours.updated_at:
+        print(f"updated\t{hours.updated_at} by {hours.updated_by}")
+
+
+def _office_hours_show(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from services.chassis.db import make_engine
+    from services.chassis.errors import ServiceError
+    from services.registry.domain.register_books import check_agency_code
+    from services.registry.service_layer.office_hours import hours_of, hours_to_pb
+
+    try:
+        check_agency_code("--agency", args.agency)
+    except ServiceError as exc:
+        return _fail(str(exc))
+    engine = make_engine(pool_size=1)
+    try:
+        with engine.connect() as connection, Session(connection) as session:
+            hours = hours_of(SimpleNamespace(session=session), args.agency)  # type: ignore[arg-type]
+    finally:
+        engine.dispose()
+    _print_hours(hours_to_pb(hours))
+    return 0
+
+
+def _office_hours_set(args: argparse.Namespace) -> int:
+    import grpc
+    from lienthong.registry.v1 import registry_pb2_grpc
+
+    from services.chassis.clients import channel_to
+    from services.chassis.grpc_server import ERROR_FIELD_HEADER
+
+    try:
+        request = _office_hours_request(args)
+    except ValueError as exc:
+        return _fail(str(exc))
+    channel = channel_to("registry")
+    try:
+        saved = registry_pb2_grpc.RegistryStub(channel).SetOfficeHours(request, timeout=10)
+    except grpc.RpcError as exc:
+        call: Any = exc  # a failed unary call is also a grpc.Call
+        field = dict(call.trailing_metadata() or ()).get(ERROR_FIELD_HEADER, "")
+        return _fail(f"{call.code().name} {field}: {call.details()}")
+    finally:
+        channel.close()
+    _print_hours(saved)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     registry = subparsers.add_parser("registry", help="register books and statistics")
     commands = registry.add_subparsers(dest="registry_command", required=True, metavar="COMMAND")
@@ -122,3 +243,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     stats.add_argument("--from", dest="date_from", required=True, help="yyyy-MM-dd")
     stats.add_argument("--to", dest="date_to", required=True, help="yyyy-MM-dd")
     stats.set_defaults(handler=_stats)
+
+    hours = commands.add_parser("office-hours", help="an agency's office hours and days off")
+    hours_commands = hours.add_subparsers(dest="office_hours_command", required=True)
+    show = hours_commands.add_parser("show", help="print them (the defaults when not set)")
+    show.add_argument("--agency", required=True, help="agency code NNN.NN.NN.XNN")
+    show.set_defaults(handler=_office_hours_show)
+    put = hours_commands.add_parser("set", help="replace them (through the registry service)")
+    put.add_argument("--agency", required=True, help="agency code NNN.NN.NN.XNN")
+    put.add_argument(
+        "--day",
+        action="append",
+        required=True,
+        help="WEEKDAYS=PERIODS, ISO weekdays 1 (Mon)…7 (Sun): 1-5=07:30-11:30,13:30-17:00",
+    )
+    put.add_argument("--make-up-day", help="hours of a make-up working Saturday (làm bù)")
+    put.add_argument("--day-off", action="append", help="an own day off yyyy-MM-dd; repeat")
+    put.add_argument("--actor", default="cli", help="who changes them (recorded)")
+    put.set_defaults(handler=_office_hours_set)

@@ -84,3 +84,40 @@ def test_stats_command_prints_one_line_per_agency(registry, agency):
     header, row = done.stdout.strip().splitlines()
     assert header.split("\t")[:3] == ["agency", "sent", "received"]
     assert row.split("\t")[:3] == [agency, "1", "0"]
+
+
+def test_office_hours_commands_set_through_the_service_and_show_from_the_database(
+    registry, registry_container, agency
+):
+    address = {"LT_REGISTRY_ADDR": f"127.0.0.1:{registry_container.port}"}
+    shown = _cli("office-hours", "show", "--agency", agency)
+    assert shown.returncode == 0, shown.stderr
+    assert "(defaults)" in shown.stdout and "Sat" not in shown.stdout
+    done = _cli_with(
+        address, "office-hours", "set", "--agency", agency,
+        "--day", "1-5=07:30-11:30,13:30-17:00", "--day", "6=07:30-11:30",
+        "--day-off", "2026-12-01", "--actor", "quản trị",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    stored = registry.GetOfficeHours(pb.GetOfficeHoursRequest(agency_code=agency))
+    assert [d.weekday for d in stored.weekdays] == [1, 2, 3, 4, 5, 6]
+    assert (list(stored.extra_days_off), stored.updated_by) == (["2026-12-01"], "quản trị")
+    shown = _cli("office-hours", "show", "--agency", agency)
+    assert "Sat\t07:30-11:30" in shown.stdout and "(defaults)" not in shown.stdout
+    # The service's validation reaches the command line with the field.
+    refused = _cli_with(
+        address, "office-hours", "set", "--agency", agency, "--day", "2=08:00-12:00,11:00-13:00"
+    )
+    assert refused.returncode == 2
+    assert "INVALID_ARGUMENT office_hours.weekdays[0].periods[1]" in refused.stderr
+    assert len(registry.GetOfficeHours(pb.GetOfficeHoursRequest(agency_code=agency)).weekdays) == 6
+
+
+def _cli_with(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "services.chassis.cli", "registry", *args],
+        env=dict(os.environ) | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
