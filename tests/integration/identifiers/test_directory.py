@@ -62,12 +62,20 @@ def test_search_ignores_diacritics_and_case(identifiers, demo_province):
     assert all(fold(target) in fold(a.name) for a in found.agencies)
 
 
-def test_search_pages_by_keyset_without_gaps_or_repeats(identifiers, demo_province):
-    expected = sorted(
-        r["code"]
-        for r in demo_province["rows"]
-        if r["kind"] in ("commune", "ward") and r["status"] == "active"
-    )
+def test_search_pages_by_keyset_without_gaps_or_repeats(identifiers, demo_province, engine):
+    # Other suites add communes of their own provinces: the truth is the table, not the file.
+    with engine.connect() as conn:
+        expected = (
+            conn.execute(
+                sa.text(
+                    "SELECT code FROM identifiers.agencies WHERE kind IN ('commune', 'ward') "
+                    "AND status = 'active' ORDER BY code"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(expected) >= 100
     seen: list[str] = []
     token = ""
     while True:
@@ -86,18 +94,27 @@ def test_get_children_and_group_resolution(identifiers, demo_province):
     province = identifiers.GetAgency(pb.GetAgencyRequest(code=PROVINCE))
     assert province.level == 1 and province.updated_at.endswith("+07:00")
     children = identifiers.ListChildren(pb.ListChildrenRequest(code=PROVINCE)).agencies
-    expected_children = {
+    demo_children = {
         r["code"] for r in rows if r["parent_code"] == PROVINCE and r["status"] == "active"
     }
-    assert {c.code for c in children} == expected_children
+    # Every active child of the file is there, and whatever else is there (other tests may
+    # add agencies under the province) is an active child too.
+    assert demo_children <= {c.code for c in children}
+    assert all(c.parent_code == PROVINCE and c.status == pb.AGENCY_STATUS_ACTIVE for c in children)
     communes = identifiers.ResolveGroup(
         pb.ResolveGroupRequest(root_code=PROVINCE, kinds=["commune", "ward"], recursive=True)
     ).agencies
-    expected_communes = {
+    demo_communes = {
         r["code"] for r in rows if r["kind"] in ("commune", "ward") and r["status"] == "active"
     }
-    assert {c.code for c in communes} == expected_communes
-    assert all(c.status == pb.AGENCY_STATUS_ACTIVE for c in communes)
+    assert demo_communes <= {c.code for c in communes}
+    assert all(
+        c.kind in ("commune", "ward") and c.status == pb.AGENCY_STATUS_ACTIVE for c in communes
+    )
+    inactive = {
+        r["code"] for r in rows if r["kind"] in ("commune", "ward") and r["status"] != "active"
+    }
+    assert inactive and not inactive & {c.code for c in communes}
 
 
 def test_errors_are_precise(identifiers, demo_province):

@@ -23,11 +23,19 @@ PROFILE = os.environ.get("LT_INFRA_TEST_PROFILE", "test")
 
 @pytest.fixture(scope="module")
 def profile_env() -> dict[str, str]:
+    # Settings exported for this same profile (e.g. ports overridden for a side-by-side run)
+    # are kept; those of another profile would point the scripts at the wrong servers.
+    same_profile = os.environ.get("LT_PROFILE") == PROFILE
     environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("LT_", "SOFTHSM2_CONF"))
+        k: v
+        for k, v in os.environ.items()
+        if same_profile or not k.startswith(("LT_", "SOFTHSM2_CONF"))
     }
     result = subprocess.run(
-        [str(INFRA_DIR / "env.sh"), PROFILE], env=environment, capture_output=True, text=True,
+        [str(INFRA_DIR / "env.sh"), PROFILE],
+        env=environment,
+        capture_output=True,
+        text=True,
         check=True,
     )
     for line in result.stdout.splitlines():
@@ -46,11 +54,18 @@ def test_up_again_only_rechecks_what_is_running(profile_env: dict[str, str]) -> 
         try:
             socket.create_connection(("127.0.0.1", int(profile_env[port_name])), 2).close()
         except OSError as error:
-            pytest.fail(f"nothing on {port_name}={profile_env[port_name]} ({error}); "
-                        f"run infra/local/up.sh {PROFILE} first", pytrace=False)
+            pytest.fail(
+                f"nothing on {port_name}={profile_env[port_name]} ({error}); "
+                f"run infra/local/up.sh {PROFILE} first",
+                pytrace=False,
+            )
     result = subprocess.run(
-        [str(INFRA_DIR / "up.sh"), PROFILE], env=profile_env, capture_output=True, text=True,
-        timeout=120, check=False,
+        [str(INFRA_DIR / "up.sh"), PROFILE],
+        env=profile_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, f"run infra/local/up.sh {PROFILE} first:\n{result.stderr}"
     lines = result.stdout.splitlines()
@@ -66,10 +81,12 @@ def test_postgres_database_is_utf8_local_only_and_lets_services_create_schemas(
 
     schema = f"infra_selftest_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(psycopg_url(profile_env), connect_timeout=5) as connection:
-        settings = dict(connection.execute(
-            "SELECT name, setting FROM pg_settings WHERE name IN "
-            "('server_encoding', 'listen_addresses', 'max_connections', 'port')"
-        ).fetchall())
+        settings = dict(
+            connection.execute(
+                "SELECT name, setting FROM pg_settings WHERE name IN "
+                "('server_encoding', 'listen_addresses', 'max_connections', 'port')"
+            ).fetchall()
+        )
         assert settings["server_encoding"] == "UTF8"
         assert settings["listen_addresses"] == "127.0.0.1"
         assert int(settings["max_connections"]) >= 200
@@ -103,15 +120,19 @@ def test_kafka_has_the_listed_topics_and_round_trips_a_record(
         for name, partitions in listed.items():
             assert described.get(name) == partitions, f"{name}: {described.get(name)}"
 
-        admin.create_topics({scratch_topic: {"num_partitions": 1, "replication_factor": 1}},
-                            wait_for_metadata=True)
+        admin.create_topics(
+            {scratch_topic: {"num_partitions": 1, "replication_factor": 1}}, wait_for_metadata=True
+        )
         payload = "Công văn số 12/UBND-VP".encode()
         producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
         producer.send(scratch_topic, payload).get(timeout=30)
         producer.close()
         consumer = KafkaConsumer(
-            scratch_topic, bootstrap_servers=bootstrap, group_id=f"selftest-{uuid.uuid4().hex}",
-            auto_offset_reset="earliest", consumer_timeout_ms=30000,
+            scratch_topic,
+            bootstrap_servers=bootstrap,
+            group_id=f"selftest-{uuid.uuid4().hex}",
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=30000,
         )
         received = next(iter(consumer)).value
         consumer.close()
@@ -131,9 +152,15 @@ def test_wait_ready_creates_missing_topics_once_with_their_partitions(
     topics_file = tmp_path / "topics.txt"
     topics_file.write_text(f"# scratch\n{topic} 3\n", "utf-8")
     command = [
-        str(INFRA_DIR.parents[1] / ".venv" / "bin" / "python"), str(INFRA_DIR / "wait_ready.py"),
-        "kafka", "--bootstrap", profile_env["LT_KAFKA_BOOTSTRAP"], "--topics-file",
-        str(topics_file), "--timeout", "30",
+        str(INFRA_DIR.parents[1] / ".venv" / "bin" / "python"),
+        str(INFRA_DIR / "wait_ready.py"),
+        "kafka",
+        "--bootstrap",
+        profile_env["LT_KAFKA_BOOTSTRAP"],
+        "--topics-file",
+        str(topics_file),
+        "--timeout",
+        "30",
     ]
     admin = KafkaAdminClient(bootstrap_servers=profile_env["LT_KAFKA_BOOTSTRAP"])
     try:
@@ -202,7 +229,11 @@ print(token.serial.decode(), len(round_trips), errors)
 """
     result = subprocess.run(
         [str(INFRA_DIR.parents[1] / ".venv" / "bin" / "python"), "-c", script],
-        env=profile_env, capture_output=True, text=True, timeout=60, check=False,
+        env=profile_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     serial, round_trips, errors = result.stdout.split(" ", 2)
@@ -211,7 +242,10 @@ print(token.serial.decode(), len(round_trips), errors)
     # SOFTHSM2_CONF from the environment is what the proxy honoured: softhsm2-util, reading
     # the same variable, lists the same token serial in this profile's token directory.
     slots = subprocess.run(
-        ["softhsm2-util", "--show-slots"], env=profile_env, capture_output=True, text=True,
+        ["softhsm2-util", "--show-slots"],
+        env=profile_env,
+        capture_output=True,
+        text=True,
         check=True,
     ).stdout
     assert f"Serial number:    {serial}" in slots
