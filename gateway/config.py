@@ -12,16 +12,15 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.chassis.config import Setting, get, get_bool, get_float, get_int
+from services.chassis.config import Setting, declare, get, get_bool, get_float, get_int
+from services.chassis.config import describe as describe_settings
 from services.chassis.errors import ConfigError
 
 SETTINGS: dict[str, Setting] = {}
 
 
 def _declare(name: str, default: str | None, help: str, *, secret: bool = False) -> Setting:
-    setting = Setting(name, default, help, secret)
-    SETTINGS[name] = setting
-    return setting
+    return declare(name, default, help, secret=secret, registry=SETTINGS)
 
 
 HOST = _declare("LT_GATEWAY_HOST", "127.0.0.1", "Address the HTTP server binds to.")
@@ -163,12 +162,4 @@ def _token_secret(env: dict[str, str] | None) -> bytes:
 
 def describe() -> list[tuple[str, str, str]]:
     """(name, shown value, help) for every gateway setting; secrets only as set / not set."""
-    rows = []
-    for setting in SETTINGS.values():
-        value = setting.value()
-        if setting.secret:
-            shown = "(set)" if value else "(not set)"
-        else:
-            shown = value if value is not None else "(not set)"
-        rows.append((setting.name, shown, setting.help))
-    return rows
+    return describe_settings(SETTINGS)

@@ -31,106 +31,114 @@ class Setting:
 SETTINGS: dict[str, Setting] = {}
 
 
-def _declare(name: str, default: str | None, help: str, *, secret: bool = False) -> Setting:
+def declare(
+    name: str,
+    default: str | None,
+    help: str,
+    *,
+    secret: bool = False,
+    registry: dict[str, Setting] | None = None,
+) -> Setting:
+    """Declare a setting once, in ``registry`` (the platform's table unless another is given)."""
     setting = Setting(name, default, help, secret)
-    SETTINGS[name] = setting
+    (SETTINGS if registry is None else registry)[name] = setting
     return setting
 
 
 # --- infrastructure -----------------------------------------------------------------------
-PROFILE = _declare("LT_PROFILE", "dev", "Which local profile is running (dev, test).")
-VAR_DIR = _declare("LT_VAR_DIR", str(REPO_ROOT / "var" / "dev"), "State directory of the profile.")
-LOG_DIR = _declare("LT_LOG_DIR", None, "Where service logs go (default: $LT_VAR_DIR/log).")
-DATABASE_URL = _declare(
+PROFILE = declare("LT_PROFILE", "dev", "Which local profile is running (dev, test).")
+VAR_DIR = declare("LT_VAR_DIR", str(REPO_ROOT / "var" / "dev"), "State directory of the profile.")
+LOG_DIR = declare("LT_LOG_DIR", None, "Where service logs go (default: $LT_VAR_DIR/log).")
+DATABASE_URL = declare(
     "LT_DATABASE_URL",
     "postgresql+psycopg://lienthong:lienthong@127.0.0.1:55432/lienthong",
     "SQLAlchemy URL of the PostgreSQL database; each service uses its own schema in it.",
 )
-DB_POOL_SIZE = _declare("LT_DB_POOL_SIZE", "10", "Connections kept per process and service.")
-KAFKA_BOOTSTRAP = _declare(
+DB_POOL_SIZE = declare("LT_DB_POOL_SIZE", "10", "Connections kept per process and service.")
+KAFKA_BOOTSTRAP = declare(
     "LT_KAFKA_BOOTSTRAP", "127.0.0.1:59092", "Kafka bootstrap servers (comma-separated)."
 )
-PKCS11_MODULE = _declare(
+PKCS11_MODULE = declare(
     "LT_PKCS11_MODULE",
     "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so",
     "PKCS#11 module; p11-kit-proxy loads SoftHSM2 with OS locking (thread-safe).",
 )
-SOFTHSM2_CONF = _declare("SOFTHSM2_CONF", None, "SoftHSM2 configuration file (token directory).")
-HSM_TOKEN_LABEL = _declare("LT_HSM_TOKEN_LABEL", "lienthong", "Label of the signing token.")
-HSM_USER_PIN = _declare("LT_HSM_USER_PIN", None, "User PIN of the token.", secret=True)
-HSM_USER_PIN_FILE = _declare(
+SOFTHSM2_CONF = declare("SOFTHSM2_CONF", None, "SoftHSM2 configuration file (token directory).")
+HSM_TOKEN_LABEL = declare("LT_HSM_TOKEN_LABEL", "lienthong", "Label of the signing token.")
+HSM_USER_PIN = declare("LT_HSM_USER_PIN", None, "User PIN of the token.", secret=True)
+HSM_USER_PIN_FILE = declare(
     "LT_HSM_USER_PIN_FILE", None, "File holding the user PIN (wins over LT_HSM_USER_PIN)."
 )
-HSM_SO_PIN = _declare("LT_HSM_SO_PIN", None, "Security-officer PIN (setup only).", secret=True)
+HSM_SO_PIN = declare("LT_HSM_SO_PIN", None, "Security-officer PIN (setup only).", secret=True)
 
 # --- every service ------------------------------------------------------------------------
-LOG_LEVEL = _declare("LT_LOG_LEVEL", "INFO", "Log level (DEBUG, INFO, WARNING, ERROR).")
-LOG_FORMAT = _declare("LT_LOG_FORMAT", "json", "json (one object per line) or text.")
-GRPC_HOST = _declare("LT_GRPC_HOST", "127.0.0.1", "Address the gRPC servers bind to.")
-GRPC_PORT_BASE = _declare(
+LOG_LEVEL = declare("LT_LOG_LEVEL", "INFO", "Log level (DEBUG, INFO, WARNING, ERROR).")
+LOG_FORMAT = declare("LT_LOG_FORMAT", "json", "json (one object per line) or text.")
+GRPC_HOST = declare("LT_GRPC_HOST", "127.0.0.1", "Address the gRPC servers bind to.")
+GRPC_PORT_BASE = declare(
     "LT_GRPC_PORT_BASE",
     "50050",
     "Service N of the catalogue listens on base + N unless LT_<SERVICE>_PORT is set.",
 )
-GRPC_THREADS = _declare("LT_GRPC_THREADS", "16", "Worker threads of each gRPC server process.")
-PROCESSES = _declare(
+GRPC_THREADS = declare("LT_GRPC_THREADS", "16", "Worker threads of each gRPC server process.")
+PROCESSES = declare(
     "LT_PROCESSES", "1", "gRPC server processes sharing the port (SO_REUSEPORT), for CPU work."
 )
-SHUTDOWN_GRACE_S = _declare(
+SHUTDOWN_GRACE_S = declare(
     "LT_SHUTDOWN_GRACE_S", "7", "Seconds in-flight calls get to finish after SIGTERM."
 )
-OUTBOX_BATCH = _declare("LT_OUTBOX_BATCH", "500", "Events the outbox relay publishes per batch.")
-OUTBOX_POLL_S = _declare(
+OUTBOX_BATCH = declare("LT_OUTBOX_BATCH", "500", "Events the outbox relay publishes per batch.")
+OUTBOX_POLL_S = declare(
     "LT_OUTBOX_POLL_S", "1.0", "Relay poll interval when no NOTIFY wakes it up (seconds)."
 )
-CONSUMER_MAX_ATTEMPTS = _declare(
+CONSUMER_MAX_ATTEMPTS = declare(
     "LT_CONSUMER_MAX_ATTEMPTS",
     "5",
     "Handler attempts before an event goes to the dead-letter topic.",
 )
-RUN_RELAY = _declare(
+RUN_RELAY = declare(
     "LT_RUN_RELAY", "1", "Run the outbox relay inside the service process (1) or not (0)."
 )
 
 # --- verification -------------------------------------------------------------------------
-TRUST_DIR = _declare(
+TRUST_DIR = declare(
     "LT_TRUST_DIR",
     None,
     "Directory of trust anchors (root CAs), intermediates and CRLs; default: the dev PKI in "
     "$LT_VAR_DIR/devpki (development only).",
 )
-VERIFICATION_REVOCATION_MODE = _declare(
+VERIFICATION_REVOCATION_MODE = declare(
     "LT_VERIFICATION_REVOCATION_MODE", "hard-fail", "hard-fail, soft-fail or require."
 )
-VERIFICATION_ALLOW_FETCHING = _declare(
+VERIFICATION_ALLOW_FETCHING = declare(
     "LT_VERIFICATION_ALLOW_FETCHING", "0", "Fetch CRLs/OCSP online when not embedded (1/0)."
 )
-VERIFICATION_WORKERS = _declare(
+VERIFICATION_WORKERS = declare(
     "LT_VERIFICATION_WORKERS", "2", "Isolated verifier processes (0: verify in the server)."
 )
-VERIFICATION_TIMEOUT_S = _declare(
+VERIFICATION_TIMEOUT_S = declare(
     "LT_VERIFICATION_TIMEOUT_S", "60", "Time limit of one verification in a worker."
 )
-VERIFICATION_MEMORY_MB = _declare(
+VERIFICATION_MEMORY_MB = declare(
     "LT_VERIFICATION_MEMORY_MB", "2048", "Memory limit of a verifier worker process."
 )
 
 # --- distribution -------------------------------------------------------------------------
-DISTRIBUTION_VERIFIER = _declare(
+DISTRIBUTION_VERIFIER = declare(
     "LT_DISTRIBUTION_VERIFIER",
     "grpc",
     "How arrivals are verified: grpc (the verification service) or dsig (envelope only).",
 )
-DISTRIBUTION_REGISTRY = _declare(
+DISTRIBUTION_REGISTRY = declare(
     "LT_DISTRIBUTION_REGISTRY", "grpc", "Register accepted documents in the registry (grpc/off)."
 )
-DISTRIBUTION_PAPER_TYPES = _declare(
+DISTRIBUTION_PAPER_TYPES = declare(
     "LT_DISTRIBUTION_PAPER_TYPES", "", "Document type keys that still need a paper copy (comma)."
 )
-DISTRIBUTION_AXIS = _declare(
+DISTRIBUTION_AXIS = declare(
     "LT_DISTRIBUTION_AXIS", "", "National axis adapter: simulator, or empty for none."
 )
-DISTRIBUTION_VERDICT_TTL_S = _declare(
+DISTRIBUTION_VERDICT_TTL_S = declare(
     "LT_DISTRIBUTION_VERDICT_TTL_S", "300", "Seconds a package's verdict is reused per process."
 )
 
@@ -175,10 +183,10 @@ def hsm_user_pin() -> str:
     return get(HSM_USER_PIN)
 
 
-def describe() -> list[tuple[str, str, str]]:
+def describe(settings: dict[str, Setting] | None = None) -> list[tuple[str, str, str]]:
     """(name, shown value, help) for every setting; secrets shown only as set / not set."""
     rows = []
-    for setting in SETTINGS.values():
+    for setting in (SETTINGS if settings is None else settings).values():
         value = setting.value()
         if setting.secret:
             shown = "(set)" if value else "(not set)"
