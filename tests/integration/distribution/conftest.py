@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -90,10 +91,21 @@ def _restore(previous: dict[str, str | None]) -> None:
 
 
 @pytest.fixture(scope="session")
+def axis_signer_role(infra_env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """The dev PKI's organisation signer: its HSM key signs the statuses sent to the axis."""
+    from services.certificates.devpki import ORGANISATION_ROLE, ensure_dev_pki
+    from services.signing.adapters.hsm import process_hsm
+
+    pki = ensure_dev_pki(process_hsm(), Path(infra_env["LT_VAR_DIR"]))
+    return pki.signer(ORGANISATION_ROLE)
+
+
+@pytest.fixture(scope="session")
 def distribution_container(
     distribution_schema: str,
     identifiers_container: ServiceContainer,
     registry_for_distribution: ServiceContainer,
+    axis_signer_role,  # type: ignore[no-untyped-def]
 ) -> Iterator[ServiceContainer]:
     from services.distribution.entrypoints.grpc import DistributionService
 
@@ -105,6 +117,7 @@ def distribution_container(
         "LT_DISTRIBUTION_VERIFIER": "dsig",
         "LT_OUTBOX_POLL_S": "0.2",
         "LT_DISTRIBUTION_AXIS": "simulator",
+        "LT_DISTRIBUTION_AXIS_KEY_ID": axis_signer_role.key_id.hex(),
     }
     previous = {k: os.environ.get(k) for k in settings}
     os.environ.update(settings)
