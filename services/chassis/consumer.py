@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
+from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy.dialects.postgresql import insert
 
@@ -64,15 +65,38 @@ class EventConsumer:
         self.processed = 0
         self.duplicates = 0
         self.dead_lettered = 0
+        self.restarts = 0
         # Set once partitions are assigned and their start positions resolved: from then on
         # no new record can slip past this consumer.
         self.ready = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop``; an unexpected failure restarts the client, never ends the thread.
+
+        Whatever was handled but not committed is delivered again after a restart and the
+        inbox turns it into a no-op, so restarting is always safe.
+        """
+        while not stop.is_set():
+            try:
+                self._consume(stop)
+            except Exception:  # a dead consumer thread would leave a SERVING process deaf
+                if stop.is_set():
+                    return  # a handler interrupted by shutdown: the record will come again
+                self.restarts += 1
+                log.exception("consumer failed; restarting it", extra={"topic": self.topic})
+                stop.wait(min(2.0 * self.restarts, 10.0))
+
+    def _consume(self, stop: threading.Event) -> None:
         consumer = self.consumer_factory(self.topic, group_id=self.group)
         try:
             while not stop.is_set():
-                batch = consumer.poll(timeout_ms=300)
+                try:
+                    batch = consumer.poll(timeout_ms=300)
+                except KafkaError:
+                    # Broker away (restart, network): the client reconnects by itself.
+                    log.warning("poll failed", extra={"topic": self.topic}, exc_info=True)
+                    stop.wait(1.0)
+                    continue
                 if not self.ready.is_set() and consumer.assignment():
                     for partition in consumer.assignment():
                         consumer.position(partition)
@@ -83,9 +107,40 @@ class EventConsumer:
                             # Offsets of this partition are committed up to the last handled one.
                             return
                         self.handle_with_retries(record, stop)
-                        consumer.commit({partition: OffsetAndMetadata(record.offset + 1, "", -1)})
+                        if not self._commit(consumer, partition, record.offset + 1, stop):
+                            if partition in consumer.assignment():
+                                # Still ours: fetch the rest of the batch again, not skip it.
+                                consumer.seek(partition, record.offset + 1)
+                            break
         finally:
             consumer.close(autocommit=False)
+
+    def _commit(
+        self, consumer: KafkaConsumer, partition: Any, offset: int, stop: threading.Event
+    ) -> bool:
+        """Commit ``offset``, waiting out a broker outage; False if the partition was lost.
+
+        The record's effect is already in the database with its event id in the inbox, so a
+        commit that never happens only costs a no-op redelivery; but a commit failure must
+        not end the consumer thread (which left the service SERVING with a dead lane).
+        """
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                consumer.commit({partition: OffsetAndMetadata(offset, "", -1)})
+                return True
+            except CommitFailedError:
+                # Rebalanced meanwhile: the partition's new owner starts from the committed
+                # offset and the inbox absorbs the repeats.
+                log.warning("offset commit lost to a rebalance", extra={"topic": self.topic})
+                return False
+            except KafkaError:
+                log.warning(
+                    "offset commit failed; retrying", extra={"topic": self.topic}, exc_info=True
+                )
+                stop.wait(delay)
+                delay = min(delay * 2, 5.0)
+        return False
 
     def handle_with_retries(self, record: Any, stop: threading.Event) -> None:
         reason = ""
