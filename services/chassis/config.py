@@ -100,6 +100,19 @@ RUN_RELAY = declare(
     "LT_RUN_RELAY", "1", "Run the outbox relay inside the service process (1) or not (0)."
 )
 
+# --- signing ----------------------------------------------------------------------------
+SIGNING_TRUST_DIR = declare(
+    "LT_SIGNING_TRUST_DIR",
+    None,
+    "Production trust for signing (roots, intermediates, CRLs); unset: the development PKI.",
+)
+SIGNING_TSA_KEY_ID_HEX = declare(
+    "LT_SIGNING_TSA_KEY_ID_HEX", None, "CKA_ID (hex) of the TSA key; required with the above."
+)
+SIGNING_MAX_DOCUMENT_BYTES = declare(
+    "LT_SIGNING_MAX_DOCUMENT_BYTES", "52428800", "Largest document the signing service accepts."
+)
+
 # --- verification -------------------------------------------------------------------------
 TRUST_DIR = declare(
     "LT_TRUST_DIR",
@@ -137,6 +150,11 @@ DISTRIBUTION_PAPER_TYPES = declare(
 )
 DISTRIBUTION_AXIS = declare(
     "LT_DISTRIBUTION_AXIS", "", "National axis adapter: simulator, or empty for none."
+)
+DISTRIBUTION_AXIS_KEY_ID = declare(
+    "LT_DISTRIBUTION_AXIS_KEY_ID",
+    None,
+    "CKA_ID (hex) of the HSM key that signs status packages to the national axis.",
 )
 DISTRIBUTION_VERDICT_TTL_S = declare(
     "LT_DISTRIBUTION_VERDICT_TTL_S", "300", "Seconds a package's verdict is reused per process."

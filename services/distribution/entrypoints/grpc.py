@@ -106,7 +106,7 @@ def _entry_pb(row: Any, package: bytes = b"") -> pb.InboxEntry:
 
 #: CKA_ID (hex) of the agency key in the HSM that signs status packages sent to the national
 #: axis. Unset: they go unsigned (the simulator accepts that unless ``require_signed``).
-AXIS_KEY_ID_ENV = "LT_DISTRIBUTION_AXIS_KEY_ID"
+AXIS_KEY_ID_ENV = config.DISTRIBUTION_AXIS_KEY_ID.name
 
 
 def axis_status_signer(environ: dict[str, str] | None = None) -> XmlSigner | None:

@@ -28,6 +28,7 @@ from lienthong.signing.v1 import signing_pb2 as pb
 from sqlalchemy.engine import Engine
 
 from services.certificates.identity import read_subject
+from services.chassis import config
 from services.chassis.db import Database, UnitOfWork, inbox_table, outbox_table
 from services.chassis.dependencies import DependencyProvider
 from services.chassis.errors import InvalidArgument, ServiceError
@@ -64,9 +65,10 @@ inbox_table(metadata)
 DOCUMENT_TOPIC = topic_name("signing", "document")
 DOCUMENT_SIGNED_TYPE = "vn.lienthong.signing.document.signed"
 
-TRUST_DIR_ENV = "LT_SIGNING_TRUST_DIR"
-TSA_KEY_ENV = "LT_SIGNING_TSA_KEY_ID_HEX"
-MAX_BYTES_ENV = "LT_SIGNING_MAX_DOCUMENT_BYTES"
+# Declared (and documented) once in services/chassis/config.py.
+TRUST_DIR_ENV = config.SIGNING_TRUST_DIR.name
+TSA_KEY_ENV = config.SIGNING_TSA_KEY_ID_HEX.name
+MAX_BYTES_ENV = config.SIGNING_MAX_DOCUMENT_BYTES.name
 REPLY_CHUNK_BYTES = 1024 * 1024
 DEFAULT_BATCH_CONCURRENCY = 4
 MAX_BATCH_CONCURRENCY = 16
