@@ -79,7 +79,7 @@ def test_status_mapping_covers_every_code_and_the_registry_statuses() -> None:
     assert set(REGISTRY_STATUS_TO_STATUS_CODE) == reportable
     for registry_status, code in REGISTRY_STATUS_TO_STATUS_CODE.items():
         assert registry_status_for(code) == registry_status
-        # … and agrees with the registry's own table (until the registry imports this one).
+        # … and the registry, which imports this table, reads it the same way.
         assert ProcessingStatus(registry_status).edxml_code == EdxmlStatusCode(code.value)
     for code in StatusCode:
         assert STATUS_CODE_NAMES[code]
