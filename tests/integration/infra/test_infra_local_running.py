@@ -23,13 +23,14 @@ PROFILE = os.environ.get("LT_INFRA_TEST_PROFILE", "test")
 
 @pytest.fixture(scope="module")
 def profile_env() -> dict[str, str]:
-    # Settings exported for this same profile (e.g. ports overridden for a side-by-side run)
-    # are kept; those of another profile would point the scripts at the wrong servers.
+    # Port overrides exported for this same profile (a side-by-side run) are kept; anything
+    # else of LT_* could be another profile's, or a value a service test set for itself.
     same_profile = os.environ.get("LT_PROFILE") == PROFILE
+    port_overrides = ("LT_PG_PORT", "LT_KAFKA_PORT", "LT_KAFKA_CONTROLLER_PORT")
     environment = {
         k: v
         for k, v in os.environ.items()
-        if same_profile or not k.startswith(("LT_", "SOFTHSM2_CONF"))
+        if not k.startswith(("LT_", "SOFTHSM2_CONF")) or (same_profile and k in port_overrides)
     }
     result = subprocess.run(
         [str(INFRA_DIR / "env.sh"), PROFILE],
