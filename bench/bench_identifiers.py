@@ -63,7 +63,7 @@ def make_echo(port: int):
 
 def main() -> int:
     seconds = float(os.environ.get("LT_BENCH_SECONDS", "3"))
-    rounds = int(os.environ.get("LT_BENCH_ROUNDS", "3"))
+    rounds = int(os.environ.get("LT_BENCH_ROUNDS", "5"))
     subprocess_env = {"LT_RUN_RELAY": "0", "LT_GRPC_THREADS": THREADS, "LT_LOG_LEVEL": "INFO"}
     # Seed (idempotent) through the service itself.
     service_port = free_port()
@@ -73,9 +73,14 @@ def main() -> int:
     )
     echo_port = free_port()
     echo = start_process(["bench/echo_server.py", str(echo_port), THREADS])
+    chassis_port = free_port()
+    chassis_echo = start_process(
+        ["bench/chassis_echo_server.py", str(chassis_port), THREADS], {"LT_LOG_LEVEL": "INFO"}
+    )
     try:
         wait_port(service_port, service)
         wait_port(echo_port, echo, health=False)
+        wait_port(chassis_port, chassis_echo)
         from lienthong.identifiers.v1 import identifiers_pb2 as pb
         from lienthong.identifiers.v1 import identifiers_pb2_grpc
 
@@ -88,7 +93,11 @@ def main() -> int:
                 timeout=120,
             )
         rates = interleaved(
-            {"echo": (make_echo, echo_port), "lookup": (make_lookup, service_port)},
+            {
+                "echo": (make_echo, echo_port),
+                "chassis": (make_echo, chassis_port),
+                "lookup": (make_lookup, service_port),
+            },
             rounds=rounds,
             seconds=seconds,
         )
@@ -96,12 +105,17 @@ def main() -> int:
     finally:
         stop_process(service)
         stop_process(echo)
+        stop_process(chassis_echo)
     ratio = lookup_rate / echo_rate
     print(
         f"identifiers: GetAgency over gRPC, 2 client processes × 4 threads, "
         f"median of {rounds} interleaved rounds of {seconds:.0f} s"
     )
     print(f"  {'bare grpcio echo (baseline)':<34} {echo_rate:>9.0f} calls/s")
+    print(
+        f"  {'echo on the chassis (no database)':<34} {rates['chassis']:>9.0f} calls/s"
+        f"   ({rates['chassis'] / echo_rate:.2f} of the baseline)"
+    )
     print(f"  {'identifiers GetAgency':<34} {lookup_rate:>9.0f} calls/s")
     print(f"  {'ratio service/baseline':<34} {ratio:>9.2f}   (goal ≥ {GOAL})")
     return 0
