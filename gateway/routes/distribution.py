@@ -67,6 +67,14 @@ async def visible_entry(request: Request, who: Principal, delivery_id: str) -> p
     return entry
 
 
+async def inbox_action(
+    request: Request, who: Principal, delivery_id: str, method: str, message: Any
+) -> dict[str, Any]:
+    """A receiver's action on an inbox entry the caller may see; returns the entry after it."""
+    await visible_entry(request, who, delivery_id)
+    return entry_json(await _call(request, method, message))
+
+
 async def visible_dispatch(request: Request, who: Principal, dispatch_id: str) -> pb.TrackingView:
     view = await _call(request, "Tracking", pb.TrackingRequest(dispatch_id=dispatch_id))
     if not who.may_see_agency(view.sender_code):
@@ -178,9 +186,10 @@ def distribution_router() -> APIRouter:
         delivery_id: DeliveryId, body: AcceptBody, who: Clerk, request: Request
     ) -> dict[str, Any]:
         """Tiếp nhận (03): registers the document and gives it its số đến."""
-        await visible_entry(request, who, delivery_id)
-        entry = await _call(
+        return await inbox_action(
             request,
+            who,
+            delivery_id,
             "Accept",
             pb.AcceptRequest(
                 delivery_id=delivery_id,
@@ -188,44 +197,44 @@ def distribution_router() -> APIRouter:
                 due_in_working_days=body.due_in_working_days,
             ),
         )
-        return entry_json(entry)
 
     @router.post("/v1/inbox/{delivery_id}/return")
     async def return_entry(
         delivery_id: DeliveryId, body: ReturnBody, who: Clerk, request: Request
     ) -> dict[str, Any]:
         """Trả lại (02) with the reason, which reaches the sender."""
-        await visible_entry(request, who, delivery_id)
-        entry = await _call(
+        return await inbox_action(
             request,
+            who,
+            delivery_id,
             "Return",
             pb.ReturnRequest(delivery_id=delivery_id, actor=who.username, reason=body.reason),
         )
-        return entry_json(entry)
 
     @router.post("/v1/inbox/{delivery_id}/assign")
     async def assign(
         delivery_id: DeliveryId, body: AssignBody, who: ClerkOrSigner, request: Request
     ) -> dict[str, Any]:
         """Phân công (04) to a unit or a person."""
-        await visible_entry(request, who, delivery_id)
-        entry = await _call(
+        return await inbox_action(
             request,
+            who,
+            delivery_id,
             "Assign",
             pb.AssignRequest(
                 delivery_id=delivery_id, actor=who.username, assignee=body.assignee, note=body.note
             ),
         )
-        return entry_json(entry)
 
     @router.post("/v1/inbox/{delivery_id}/status")
     async def update_status(
         delivery_id: DeliveryId, body: StatusBody, who: Processor, request: Request
     ) -> dict[str, Any]:
         """Đang xử lý (05) or hoàn thành (06)."""
-        await visible_entry(request, who, delivery_id)
-        entry = await _call(
+        return await inbox_action(
             request,
+            who,
+            delivery_id,
             "UpdateStatus",
             pb.UpdateStatusRequest(
                 delivery_id=delivery_id,
@@ -234,7 +243,6 @@ def distribution_router() -> APIRouter:
                 note=body.note,
             ),
         )
-        return entry_json(entry)
 
     @router.post("/v1/inbox/{delivery_id}/recall-answer")
     async def answer_recall(
@@ -243,15 +251,15 @@ def distribution_router() -> APIRouter:
         """Answer a recall: agree (15) or refuse with a reason (16)."""
         if not body.agreed and not body.reason.strip():
             raise problems.invalid("refusing a recall needs the reason", "reason")
-        await visible_entry(request, who, delivery_id)
-        entry = await _call(
+        return await inbox_action(
             request,
+            who,
+            delivery_id,
             "AnswerRecall",
             pb.AnswerRecallRequest(
                 delivery_id=delivery_id, agreed=body.agreed, actor=who.username, reason=body.reason
             ),
         )
-        return entry_json(entry)
 
     @router.post(
         "/v1/dispatches",

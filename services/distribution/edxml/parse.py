@@ -434,13 +434,19 @@ _read_receiver = _reader(
 )
 
 
-def _read_receiver_list(ctx: _Context, element: etree._Element, path: str) -> tuple[Receiver, ...]:
-    values, extras = _read_fields(
-        ctx, element, path, {"Receiver": _Slot("items", _read_receiver, True)}
-    )
-    if extras:
-        ctx.invalid(path, "only Receiver elements are expected here; others are ignored")
-    return values.get("items", ())
+def _list_of(child: str, read_item: Any) -> Any:
+    """A reader of an element that holds only repeated ``child`` elements (e.g. ReceiverList)."""
+
+    def read_list(ctx: _Context, element: etree._Element, path: str) -> tuple[Any, ...]:
+        values, extras = _read_fields(ctx, element, path, {child: _Slot("items", read_item, True)})
+        if extras:
+            ctx.invalid(path, f"only {child} elements are expected here; others are ignored")
+        return values.get("items", ())
+
+    return read_list
+
+
+_read_receiver_list = _list_of("Receiver", _read_receiver)
 
 
 _read_bussiness_document_info = _reader(
@@ -453,13 +459,7 @@ _read_bussiness_document_info = _reader(
 )
 
 
-def _read_organ_id_list(ctx: _Context, element: etree._Element, path: str) -> tuple[str, ...]:
-    values, extras = _read_fields(
-        ctx, element, path, {"OrganId": _Slot("items", _agency_code, True)}
-    )
-    if extras:
-        ctx.invalid(path, "only OrganId elements are expected here; others are ignored")
-    return values.get("items", ())
+_read_organ_id_list = _list_of("OrganId", _agency_code)
 
 
 _read_replacement_info = _reader(
