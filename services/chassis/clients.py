@@ -11,18 +11,32 @@ from typing import Any
 
 import grpc
 
+from services.chassis import caller as callers
 from services.chassis import logs
 from services.chassis.catalog import SERVICES
 from services.chassis.dependencies import DependencyProvider
 from services.chassis.grpc_server import CORRELATION_HEADER
 
 
-class _CorrelationForwarder(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+class _CorrelationForwarder(
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
+    """Forwards the correlation id and the end user's signed identity of the current call."""
+
     def _with_cid(self, details: Any) -> Any:
         cid = logs.correlation_id.get()
-        if not cid:
+        who = callers.current_token()
+        if not cid and not who:
             return details
-        metadata = [*(details.metadata or ()), (CORRELATION_HEADER, cid)]
+        present = {name for name, _ in (details.metadata or ())}
+        metadata = list(details.metadata or ())
+        if cid and CORRELATION_HEADER not in present:
+            metadata.append((CORRELATION_HEADER, cid))
+        if who and callers.CALLER_HEADER not in present:
+            metadata.append((callers.CALLER_HEADER, who))
         return (
             details._replace(metadata=metadata)
             if hasattr(details, "_replace")
@@ -41,6 +55,12 @@ class _CorrelationForwarder(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamCl
 
     def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
         return continuation(self._with_cid(details), request)
+
+    def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return continuation(self._with_cid(details), requests)
+
+    def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return continuation(self._with_cid(details), requests)
 
 
 class _Details(grpc.ClientCallDetails):

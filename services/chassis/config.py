@@ -100,6 +100,15 @@ RUN_RELAY = declare(
     "LT_RUN_RELAY", "1", "Run the outbox relay inside the service process (1) or not (0)."
 )
 
+CALLER_KEY = declare(
+    "LT_CALLER_KEY",
+    None,
+    "Key (≥ 32 characters) signing the end user's identity that the gateway passes to the "
+    "services (`lt-caller` metadata). Unset: a random key kept in "
+    "$LT_VAR_DIR/secrets/caller.key.",
+    secret=True,
+)
+
 # --- signing ----------------------------------------------------------------------------
 SIGNING_TRUST_DIR = declare(
     "LT_SIGNING_TRUST_DIR",

@@ -19,6 +19,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.chassis import caller as callers
 from services.chassis import logs
 from services.chassis.db import deadline_remaining
 from services.chassis.entrypoints import GrpcMethod
@@ -49,36 +50,54 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         method = details.method
         metadata = dict(details.invocation_metadata or ())
         cid = metadata.get(CORRELATION_HEADER) or logs.new_correlation_id()
+        who = metadata.get(callers.CALLER_HEADER)
         if handler.unary_unary:
-            return handler._replace(unary_unary=self._wrap_unary(handler.unary_unary, method, cid))
+            return handler._replace(
+                unary_unary=self._wrap_unary(handler.unary_unary, method, cid, who)
+            )
         if handler.unary_stream:
             return handler._replace(
-                unary_stream=self._wrap_stream(handler.unary_stream, method, cid)
+                unary_stream=self._wrap_stream(handler.unary_stream, method, cid, who)
             )
         if handler.stream_unary:
             return handler._replace(
-                stream_unary=self._wrap_unary(handler.stream_unary, method, cid)
+                stream_unary=self._wrap_unary(handler.stream_unary, method, cid, who)
             )
         if handler.stream_stream:
             return handler._replace(
-                stream_stream=self._wrap_stream(handler.stream_stream, method, cid)
+                stream_stream=self._wrap_stream(handler.stream_stream, method, cid, who)
             )
         return handler
 
     # -- wrapping ---------------------------------------------------------------------------
-    def _enter(self, context: grpc.ServicerContext, cid: str) -> tuple[Any, Any]:
+    def _enter(
+        self, context: grpc.ServicerContext, cid: str, who: str | None
+    ) -> tuple[Any, Any, Any]:
         remaining = context.time_remaining()
         if remaining is not None and remaining > NO_DEADLINE:
             remaining = None  # grpcio reports "no deadline" as an enormous number
         if remaining is not None and remaining <= 0:
             context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed before the call")
-        return logs.correlation_id.set(cid), deadline_remaining.set(remaining)
+        caller = None
+        if who:
+            try:
+                caller = callers.decode_caller(who)
+            except callers.CallerError as exc:
+                context.set_trailing_metadata(
+                    ((CORRELATION_HEADER, cid), (ERROR_FIELD_HEADER, callers.CALLER_HEADER))
+                )
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+        return (
+            logs.correlation_id.set(cid),
+            deadline_remaining.set(remaining),
+            callers.enter(caller, who),
+        )
 
     def _wrap_unary(
-        self, behaviour: Callable[..., Any], method: str, cid: str
+        self, behaviour: Callable[..., Any], method: str, cid: str, who: str | None = None
     ) -> Callable[..., Any]:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
-            tokens = self._enter(context, cid)
+            tokens = self._enter(context, cid, who)
             started = time.perf_counter()
             code = "OK"
             try:
@@ -92,10 +111,10 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         return wrapped
 
     def _wrap_stream(
-        self, behaviour: Callable[..., Any], method: str, cid: str
+        self, behaviour: Callable[..., Any], method: str, cid: str, who: str | None = None
     ) -> Callable[..., Any]:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            tokens = self._enter(context, cid)
+            tokens = self._enter(context, cid, who)
             started = time.perf_counter()
             code = "OK"
             try:
@@ -108,12 +127,13 @@ class ServiceInterceptor(grpc.ServerInterceptor):
 
         return wrapped
 
-    def _leave(self, tokens: tuple[Any, Any], method: str, code: str, started: float) -> None:
+    def _leave(self, tokens: tuple[Any, Any, Any], method: str, code: str, started: float) -> None:
         # Health probes arrive every few seconds from Kubernetes; keep them out of the log.
         if not method.startswith("/grpc.health"):
             logs.access(method, code, round((time.perf_counter() - started) * 1e3, 2))
         logs.correlation_id.reset(tokens[0])
         deadline_remaining.reset(tokens[1])
+        callers.leave(tokens[2])
 
     def _abort(self, exc: Exception, context: grpc.ServicerContext, method: str, cid: str) -> str:
         """Turn ``exc`` into a status; returns the status name. ``context.abort`` raises."""
