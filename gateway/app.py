@@ -123,7 +123,9 @@ def create_app(
             from services.chassis.db import make_engine
 
             engine = make_engine()
-        accounts = AccountService(AccountStore(engine), settings, clients.agency_is_registered)
+        accounts = AccountService(
+            AccountStore(engine), settings, clients.agency_is_registered, clients.signing_keys
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

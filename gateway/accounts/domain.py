@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 class Role(enum.StrEnum):
@@ -102,3 +104,51 @@ class Principal:
             and agency_code == self.agency_code
             and Role.PROVINCE_ADMIN not in roles
         )
+
+
+# -- the signing key of a signer --------------------------------------------------------------
+SIGNING_KEY_ID_PATTERN = re.compile(r"^(?:[0-9a-f]{2}){1,64}$")
+
+
+class SigningKeyView(Protocol):
+    """What the signing service's ``ListKeys`` says about one key (``SigningKey`` message)."""
+
+    key_id_hex: str
+    has_certificate: bool
+    title: str
+    agency_code: str
+
+
+def normalise_signing_key_id(key_id: str, field: str = "signing_key_id") -> str:
+    """The CKA_ID in lower-case hex, or AccountError naming ``field``."""
+    value = key_id.strip().lower()
+    if not SIGNING_KEY_ID_PATTERN.fullmatch(value):
+        raise AccountError(field, "must be the key's CKA_ID in hex (2–128 hex digits, even)")
+    return value
+
+
+def check_signing_key(
+    key_id: str,
+    agency_code: str,
+    keys: Iterable[SigningKeyView],
+    field: str = "signing_key_id",
+) -> str:
+    """The normalised key id if ``keys`` hold it as a person's key of ``agency_code``.
+
+    A person's certificate is the one with a title (chức vụ); the organisation's has none and
+    must never be bound to a person — the seal is the clerk's step, not the signer's.
+    """
+    wanted = normalise_signing_key_id(key_id, field)
+    for key in keys:
+        if key.key_id_hex.lower() != wanted:
+            continue
+        if not key.has_certificate or not key.title:
+            raise AccountError(field, f"key {wanted} has no person certificate (no title)")
+        if key.agency_code != agency_code:
+            raise AccountError(
+                field,
+                f"key {wanted} is certified for {key.agency_code or 'no agency'}, "
+                f"not for the user's agency {agency_code}",
+            )
+        return wanted
+    raise AccountError(field, f"the signing service has no key {wanted}")

@@ -6,7 +6,8 @@ audit trail in the same transaction as its effect.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import enum
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,7 +16,9 @@ from gateway.accounts.domain import (
     AccountError,
     Principal,
     Role,
+    SigningKeyView,
     check_password,
+    check_signing_key,
     check_username,
 )
 from gateway.accounts.store import AccountStore, UserRecord
@@ -51,6 +54,15 @@ class ScopeDenied(Exception):
     """The caller may not manage this agency's accounts or grant these roles."""
 
 
+class Unchanged(enum.Enum):
+    """Marks an argument the caller did not give (as opposed to None, which clears)."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = Unchanged.UNCHANGED
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     access_token: str
@@ -75,10 +87,19 @@ class AccountService:
         store: AccountStore,
         settings: GatewaySettings,
         agency_is_registered: Callable[[str], bool],
+        signing_keys: Callable[[], Iterable[SigningKeyView]] | None = None,
     ) -> None:
+        """``signing_keys``: the signing service's ``ListKeys`` (needed only to bind keys)."""
         self.store = store
         self.settings = settings
         self.agency_is_registered = agency_is_registered
+        self.signing_keys = signing_keys
+
+    def checked_signing_key(self, key_id: str, agency_code: str) -> str:
+        """The normalised key id, if the HSM holds it as a person's key of ``agency_code``."""
+        if self.signing_keys is None:
+            raise AccountError("signing_key_id", "the signing service is not configured here")
+        return check_signing_key(key_id, agency_code, self.signing_keys())
 
     # -- sessions ---------------------------------------------------------------------------
     def login(self, username: str, password: str, client: str) -> Session:
@@ -192,6 +213,7 @@ class AccountService:
         agency_code: str,
         roles: frozenset[Role],
         client: str = "cli",
+        signing_key_id: str | None = None,
     ) -> UserRecord:
         """``actor`` None: the operator's command line (seed-users, users add)."""
         username = check_username(username.strip().lower())
@@ -201,6 +223,8 @@ class AccountService:
             raise ScopeDenied("you may not create accounts with these roles in this agency")
         if not self.agency_is_registered(agency_code):
             raise AccountError("agency_code", f"{agency_code!r} is not a registered agency code")
+        if signing_key_id:
+            signing_key_id = self.checked_signing_key(signing_key_id, agency_code)
         password_hash = passwords.hash_password(password) if password else None
         with self.store.engine.begin() as conn:
             user = self.store.insert_user(
@@ -210,6 +234,7 @@ class AccountService:
                 agency_code=agency_code,
                 roles=roles,
                 password_hash=password_hash,
+                signing_key_id=signing_key_id or None,
             )
             if user is None:
                 raise UsernameTaken(f"user name {username!r} is taken")
@@ -221,7 +246,10 @@ class AccountService:
                 agency_code=agency_code,
                 client=client,
                 correlation_id=logs.correlation_id.get(),
-                detail={"roles": sorted(r.value for r in roles)},
+                detail={
+                    "roles": sorted(r.value for r in roles),
+                    "signing_key_id": signing_key_id or None,
+                },
             )
         return user
 
@@ -233,7 +261,9 @@ class AccountService:
         roles: frozenset[Role] | None,
         active: bool | None,
         client: str,
+        signing_key_id: str | Unchanged | None = UNCHANGED,
     ) -> UserRecord:
+        """Change roles, the active flag and/or the signing key (None or "" unbinds it)."""
         current = self.store.user_by_id(user_id)
         # Another agency's account is reported as missing, not as forbidden: no existence leak.
         if current is None or not actor.may_see_agency(current.agency_code):
@@ -250,12 +280,28 @@ class AccountService:
             )
         ):
             raise AccountError("roles", "you may not remove your own administration rights")
+        new_key: str | Unchanged | None = signing_key_id
+        if isinstance(signing_key_id, str) and signing_key_id:
+            new_key = self.checked_signing_key(signing_key_id, current.agency_code)
+        elif signing_key_id == "":
+            new_key = None
         with self.store.engine.begin() as conn:
             updated = self.store.update_user(conn, user_id, roles=roles, active=active)
             if updated is None:
                 raise UserNotFound(f"no user {user_id}")
+            if not isinstance(new_key, Unchanged):
+                updated = self.store.set_signing_key(conn, user_id, new_key) or updated
             if active is False:
                 self.store.revoke_all_refresh_tokens(conn, user_id)
+            detail: dict[str, object] = {
+                "roles_before": sorted(r.value for r in current.roles),
+                "roles_after": sorted(r.value for r in updated.roles),
+                "active_before": current.active,
+                "active_after": updated.active,
+            }
+            if not isinstance(new_key, Unchanged):
+                detail["signing_key_before"] = current.signing_key_id
+                detail["signing_key_after"] = updated.signing_key_id
             self.store.audit(
                 conn,
                 action="user.permissions_changed",
@@ -264,11 +310,44 @@ class AccountService:
                 agency_code=current.agency_code,
                 client=client,
                 correlation_id=logs.correlation_id.get(),
-                detail={
-                    "roles_before": sorted(r.value for r in current.roles),
-                    "roles_after": sorted(r.value for r in updated.roles),
-                    "active_before": current.active,
-                    "active_after": updated.active,
-                },
+                detail=detail,
+            )
+        return updated
+
+    def bind_signing_key(
+        self,
+        actor: Principal | None,
+        username: str,
+        signing_key_id: str | None,
+        client: str = "cli",
+    ) -> UserRecord:
+        """Bind a person's HSM key to the account ``username`` (None unbinds), checked against
+        the signing service and audited. ``actor`` None: the operator or the demo seeder."""
+        user = self.store.user_by_name(username.strip().lower())
+        if user is None:
+            raise UserNotFound(f"no user {username!r}")
+        if actor is not None:
+            return self.update_user(
+                actor,
+                user.id,
+                roles=None,
+                active=None,
+                client=client,
+                signing_key_id=signing_key_id or "",
+            )
+        key = self.checked_signing_key(signing_key_id, user.agency_code) if signing_key_id else None
+        with self.store.engine.begin() as conn:
+            updated = self.store.set_signing_key(conn, user.id, key)
+            if updated is None:
+                raise UserNotFound(f"no user {username!r}")
+            self.store.audit(
+                conn,
+                action="user.permissions_changed",
+                actor="cli",
+                subject=user.username,
+                agency_code=user.agency_code,
+                client=client,
+                correlation_id=logs.correlation_id.get(),
+                detail={"signing_key_before": user.signing_key_id, "signing_key_after": key},
             )
         return updated

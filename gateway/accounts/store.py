@@ -23,9 +23,10 @@ class UserRecord:
     roles: frozenset[Role]
     password_hash: str | None
     active: bool
+    signing_key_id: str | None = None  # hex CKA_ID of the person's key on the HSM token
 
 
-_USER_COLUMNS = "id, username, full_name, agency_code, roles, password_hash, active"
+_USER_COLUMNS = "id, username, full_name, agency_code, roles, password_hash, active, signing_key_id"
 
 
 def _user(row: Any) -> UserRecord:
@@ -37,6 +38,7 @@ def _user(row: Any) -> UserRecord:
         roles=frozenset(Role(r) for r in row.roles if r in Role._value2member_map_),
         password_hash=row.password_hash,
         active=row.active,
+        signing_key_id=row.signing_key_id,
     )
 
 
@@ -87,12 +89,13 @@ class AccountStore:
         agency_code: str,
         roles: frozenset[Role],
         password_hash: str | None,
+        signing_key_id: str | None = None,
     ) -> UserRecord | None:
         """The new user, or None when the user name is taken."""
         row = conn.execute(
             sa.text(
                 "INSERT INTO gateway.users (id, username, full_name, agency_code, roles, "
-                "password_hash) VALUES (:i, :u, :f, :a, :r, :p) "
+                "password_hash, signing_key_id) VALUES (:i, :u, :f, :a, :r, :p, :k) "
                 f"ON CONFLICT (username) DO NOTHING RETURNING {_USER_COLUMNS}"
             ),
             {
@@ -102,7 +105,21 @@ class AccountStore:
                 "a": agency_code,
                 "r": sorted(r.value for r in roles),
                 "p": password_hash,
+                "k": signing_key_id,
             },
+        ).first()
+        return _user(row) if row else None
+
+    def set_signing_key(
+        self, conn: Connection, user_id: str, signing_key_id: str | None
+    ) -> UserRecord | None:
+        """Bind (or with None unbind) the user's signing key; the user after, or None."""
+        row = conn.execute(
+            sa.text(
+                "UPDATE gateway.users SET signing_key_id = :k, updated_at = now() "
+                f"WHERE id = :i RETURNING {_USER_COLUMNS}"
+            ),
+            {"i": user_id, "k": signing_key_id},
         ).first()
         return _user(row) if row else None
 

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway import problems
 from gateway.accounts.domain import ROLE_LABELS_VI, AccountError, Principal, Role
 from gateway.accounts.service import (
+    UNCHANGED,
     LoginRefused,
     LoginThrottled,
     RefreshRefused,
@@ -24,6 +25,7 @@ from gateway.deps import CurrentPrincipal, client_address, gateway, require, sco
 from gateway.routes.text import PRINTABLE, TOKEN, USERNAME
 
 AGENCY_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
+SIGNING_KEY_ID = r"^([0-9a-fA-F]{2}){1,64}$"
 
 
 class LoginRequest(BaseModel):
@@ -43,6 +45,9 @@ class UserOut(BaseModel):
     roles: list[Role]
     role_labels: list[str]
     active: bool = True
+    signing_key_id: str | None = Field(
+        default=None, description="Hex CKA_ID of the person's signing key on the HSM, if bound"
+    )
 
 
 class TokenResponse(BaseModel):
@@ -64,11 +69,21 @@ class NewUser(BaseModel):
     full_name: str = Field(default="", max_length=255, pattern=PRINTABLE)
     agency_code: str = Field(pattern=AGENCY_CODE_PATTERN)
     roles: list[Role] = Field(min_length=1)
+    signing_key_id: str | None = Field(
+        default=None,
+        pattern=SIGNING_KEY_ID,
+        description="Hex CKA_ID of the person's key (a person certificate of the same agency)",
+    )
 
 
 class UserChange(BaseModel):
     roles: list[Role] | None = Field(default=None, min_length=1)
     active: bool | None = None
+    signing_key_id: str | None = Field(
+        default=None,
+        pattern=f"({SIGNING_KEY_ID})|^$",
+        description='Bind a person\'s key (hex CKA_ID); null or "" unbinds; omit to keep',
+    )
 
 
 def user_out(user: UserRecord | Principal, active: bool = True) -> UserOut:
@@ -81,6 +96,7 @@ def user_out(user: UserRecord | Principal, active: bool = True) -> UserOut:
         roles=roles,
         role_labels=[ROLE_LABELS_VI[r] for r in roles],
         active=user.active if isinstance(user, UserRecord) else active,
+        signing_key_id=user.signing_key_id if isinstance(user, UserRecord) else None,
     )
 
 
@@ -171,6 +187,7 @@ def users_router() -> APIRouter:
                     agency_code=body.agency_code,
                     roles=frozenset(body.roles),
                     client=client_address(request),
+                    signing_key_id=body.signing_key_id,
                 )
             )
         except AccountError as exc:
@@ -201,6 +218,11 @@ def users_router() -> APIRouter:
                     roles=frozenset(body.roles) if body.roles is not None else None,
                     active=body.active,
                     client=client_address(request),
+                    signing_key_id=(
+                        body.signing_key_id
+                        if "signing_key_id" in body.model_fields_set
+                        else UNCHANGED
+                    ),
                 )
             )
         except UserNotFound as exc:
