@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -77,3 +78,21 @@ def scoped_agency(who: Principal, agency_code: str | None, field: str = "agency_
     if not who.may_see_agency(code):
         raise problems.forbidden("you may only see your own agency's data", field)
     return code
+
+
+async def call_service(
+    request: Request,
+    who: Principal | None,
+    service: str,
+    method: str,
+    message: Any,
+    *,
+    timeout_s: float | None = None,
+) -> Any:
+    """A unary gRPC call for ``who`` (carried to the service as ``lt-caller``), off the event
+    loop; a failure is raised as the matching problem."""
+    return await run_in_threadpool(
+        partial(
+            gateway(request).clients.call, service, method, message, timeout_s=timeout_s, who=who
+        )
+    )

@@ -11,9 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from google.protobuf.json_format import MessageToDict
 from lienthong.identifiers.v1 import identifiers_pb2 as pb
-from starlette.concurrency import run_in_threadpool
 
-from gateway.deps import CurrentPrincipal, gateway
+from gateway.deps import CurrentPrincipal, call_service
 from gateway.routes.auth import AGENCY_CODE_PATTERN
 from gateway.routes.text import PRINTABLE, TOKEN
 
@@ -34,7 +33,7 @@ def agencies_router() -> APIRouter:
 
     @router.get("")
     async def search_agencies(
-        _: CurrentPrincipal,
+        who: CurrentPrincipal,
         request: Request,
         q: Annotated[
             str, Query(max_length=200, pattern=PRINTABLE, description="Diacritic-insensitive")
@@ -45,8 +44,9 @@ def agencies_router() -> APIRouter:
         page_token: Annotated[str, Query(max_length=200, pattern=TOKEN)] = "",
     ) -> dict[str, Any]:
         """Search the directory by name (all of it with no ``q``), a page at a time."""
-        page = await run_in_threadpool(
-            gateway(request).clients.call,
+        page = await call_service(
+            request,
+            who,
             "identifiers",
             "SearchAgencies",
             pb.SearchAgenciesRequest(
@@ -64,10 +64,11 @@ def agencies_router() -> APIRouter:
 
     @router.get("/{code}")
     async def get_agency(
-        code: Annotated[str, _code_path()], _: CurrentPrincipal, request: Request
+        code: Annotated[str, _code_path()], who: CurrentPrincipal, request: Request
     ) -> dict[str, Any]:
-        agency = await run_in_threadpool(
-            gateway(request).clients.call,
+        agency = await call_service(
+            request,
+            who,
             "identifiers",
             "GetAgency",
             pb.GetAgencyRequest(code=code),
@@ -77,12 +78,13 @@ def agencies_router() -> APIRouter:
     @router.get("/{code}/children")
     async def agency_children(
         code: Annotated[str, _code_path()],
-        _: CurrentPrincipal,
+        who: CurrentPrincipal,
         request: Request,
         include_inactive: bool = False,
     ) -> dict[str, Any]:
-        listing = await run_in_threadpool(
-            gateway(request).clients.call,
+        listing = await call_service(
+            request,
+            who,
             "identifiers",
             "ListChildren",
             pb.ListChildrenRequest(code=code, include_inactive=include_inactive),

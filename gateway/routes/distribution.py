@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway import problems
 from gateway.accounts.domain import Principal, Role
-from gateway.deps import CurrentPrincipal, gateway, require, scoped_agency
+from gateway.deps import CurrentPrincipal, call_service, require, scoped_agency
 from gateway.routes.auth import AGENCY_CODE_PATTERN
 from gateway.routes.text import PRINTABLE, TOKEN
 
@@ -54,14 +54,20 @@ def entry_json(entry: pb.InboxEntry) -> dict[str, Any]:
     return body
 
 
-async def _call(request: Request, method: str, message: Any, timeout_s: float | None = None) -> Any:
-    return await run_in_threadpool(
-        gateway(request).clients.call, "distribution", method, message, timeout_s=timeout_s
-    )
+async def _call(
+    request: Request,
+    who: Principal,
+    method: str,
+    message: Any,
+    timeout_s: float | None = None,
+) -> Any:
+    return await call_service(request, who, "distribution", method, message, timeout_s=timeout_s)
 
 
 async def visible_entry(request: Request, who: Principal, delivery_id: str) -> pb.InboxEntry:
-    entry = await _call(request, "GetInboxEntry", pb.GetInboxEntryRequest(delivery_id=delivery_id))
+    entry = await _call(
+        request, who, "GetInboxEntry", pb.GetInboxEntryRequest(delivery_id=delivery_id)
+    )
     if not who.may_see_agency(entry.receiver_code):
         raise problems.not_found(f"no inbox entry {delivery_id}", "delivery_id")
     return entry
@@ -72,11 +78,11 @@ async def inbox_action(
 ) -> dict[str, Any]:
     """A receiver's action on an inbox entry the caller may see; returns the entry after it."""
     await visible_entry(request, who, delivery_id)
-    return entry_json(await _call(request, method, message))
+    return entry_json(await _call(request, who, method, message))
 
 
 async def visible_dispatch(request: Request, who: Principal, dispatch_id: str) -> pb.TrackingView:
-    view = await _call(request, "Tracking", pb.TrackingRequest(dispatch_id=dispatch_id))
+    view = await _call(request, who, "Tracking", pb.TrackingRequest(dispatch_id=dispatch_id))
     if not who.may_see_agency(view.sender_code):
         raise problems.not_found(f"no dispatch {dispatch_id}", "dispatch_id")
     return view
@@ -149,6 +155,7 @@ def distribution_router() -> APIRouter:
         code = scoped_agency(who, agency_code)
         page = await _call(
             request,
+            who,
             "ListInbox",
             pb.ListInboxRequest(
                 receiver_code=code, states=state or [], page_size=page_size, page_token=page_token
@@ -309,6 +316,7 @@ def distribution_router() -> APIRouter:
         )
         sent = await _call(
             request,
+            who,
             "Send",
             pb.SendRequest(
                 package=package, receivers=receiver or [], groups=groups, actor=who.username
@@ -333,6 +341,7 @@ def distribution_router() -> APIRouter:
         await visible_dispatch(request, who, dispatch_id)
         answer = await _call(
             request,
+            who,
             "Recall",
             pb.RecallRequest(dispatch_id=dispatch_id, actor=who.username, reason=body.reason),
         )

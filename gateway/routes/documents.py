@@ -14,11 +14,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from google.protobuf.json_format import MessageToDict
 from lienthong.registry.v1 import registry_pb2 as pb
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from gateway import problems
 from gateway.accounts.domain import Principal, Role
-from gateway.deps import CurrentPrincipal, gateway, require, scoped_agency
+from gateway.deps import CurrentPrincipal, call_service, require, scoped_agency
 from gateway.routes.auth import AGENCY_CODE_PATTERN
 from gateway.routes.text import PRINTABLE, TOKEN
 
@@ -61,9 +60,7 @@ def _status(name: str, field: str) -> int:
 
 async def visible_document(request: Request, who: Principal, document_id: str) -> pb.Document:
     """The document, or 404 if it does not exist or belongs to another agency."""
-    document = await run_in_threadpool(
-        gateway(request).clients.call, "registry", "Get", pb.GetRequest(id=document_id)
-    )
+    document = await call_service(request, who, "registry", "Get", pb.GetRequest(id=document_id))
     if not who.may_see_agency(document.agency_code):
         raise problems.not_found(f"no document {document_id}", "document_id")
     return document
@@ -133,7 +130,7 @@ def documents_router() -> APIRouter:
             page_size=page_size,
             page_token=page_token,
         )
-        page = await run_in_threadpool(gateway(request).clients.call, "registry", "List", listing)
+        page = await call_service(request, who, "registry", "List", listing)
         return {
             "documents": [document_json(d) for d in page.documents],
             "next_page_token": page.next_page_token,
@@ -150,8 +147,9 @@ def documents_router() -> APIRouter:
         document_id: DocId, who: CurrentPrincipal, request: Request
     ) -> dict[str, Any]:
         await visible_document(request, who, document_id)
-        history = await run_in_threadpool(
-            gateway(request).clients.call,
+        history = await call_service(
+            request,
+            who,
             "registry",
             "GetHistory",
             pb.HistoryRequest(id=document_id),
@@ -179,8 +177,9 @@ def documents_router() -> APIRouter:
         if not who.has_any(*allowed):
             names = ", ".join(r.value for r in allowed)
             raise problems.forbidden(f"moving to {body.target} needs one of: {names}", "target")
-        document = await run_in_threadpool(
-            gateway(request).clients.call,
+        document = await call_service(
+            request,
+            who,
             "registry",
             "Transition",
             pb.TransitionRequest(
@@ -202,8 +201,9 @@ def documents_router() -> APIRouter:
     ) -> dict[str, Any]:
         """Assign to units or people (chủ trì, phối hợp, để biết) with a due date."""
         await visible_document(request, who, document_id)
-        document = await run_in_threadpool(
-            gateway(request).clients.call,
+        document = await call_service(
+            request,
+            who,
             "registry",
             "Assign",
             pb.AssignRequest(
@@ -239,8 +239,9 @@ def documents_router() -> APIRouter:
             codes = [scoped_agency(who, c) for c in agency_code]
         else:
             codes = [] if who.is_province_admin else [who.agency_code]
-        stats = await run_in_threadpool(
-            gateway(request).clients.call,
+        stats = await call_service(
+            request,
+            who,
             "registry",
             "GetStatistics",
             pb.StatisticsRequest(agency_codes=codes, date_from=date_from, date_to=date_to),
@@ -269,8 +270,9 @@ def documents_router() -> APIRouter:
     ) -> Response:
         """Sổ đăng ký văn bản đi/đến of a month (NĐ 30/2020 Phụ lục IV), as PDF, CSV or XLSX."""
         code = scoped_agency(who, agency_code)
-        book = await run_in_threadpool(
-            gateway(request).clients.call,
+        book = await call_service(
+            request,
+            who,
             "registry",
             "ExportBook",
             pb.ExportBookRequest(

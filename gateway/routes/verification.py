@@ -16,7 +16,7 @@ from lienthong.verification.v1 import verification_pb2 as pb
 from starlette.concurrency import run_in_threadpool
 
 from gateway import problems
-from gateway.deps import CurrentPrincipal, gateway
+from gateway.deps import CurrentPrincipal, call_service
 from gateway.routes.auth import AGENCY_CODE_PATTERN
 
 CHUNK_BYTES = 1024 * 1024
@@ -50,7 +50,7 @@ def verification_router() -> APIRouter:
     )
     async def verify_pdf(
         request: Request,
-        _: CurrentPrincipal,
+        who: CurrentPrincipal,
         sender: Annotated[str, Query(pattern=f"^({AGENCY_CODE_PATTERN[1:-1]})?$")] = "",
     ) -> dict[str, Any]:
         """Verify a signed PDF sent as the raw request body (Content-Type: application/pdf)."""
@@ -70,8 +70,9 @@ def verification_router() -> APIRouter:
                 await run_in_threadpool(spool.write, piece)
             if size == 0:
                 raise problems.invalid("the PDF is empty", "body")
-            report = await run_in_threadpool(
-                gateway(request).clients.call,
+            report = await call_service(
+                request,
+                who,
                 "verification",
                 "VerifyPdfStream",
                 _chunks(spool, sender),
