@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,12 +19,13 @@ from lienthong.identifiers.v1 import identifiers_pb2 as ipb
 from lienthong.registry.v1 import registry_pb2 as rpb
 from lienthong.verification.v1 import verification_pb2 as vpb
 
-from services.chassis.errors import InvalidArgument, NotFound, Unavailable
+from services.chassis.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from services.distribution.domain.routing import AXIS_AGENCY_KIND, ReceiverInfo
 from services.distribution.edxml import dsig
 from services.distribution.edxml.errors import EdxmlError
 from services.distribution.service_layer.ports import (
     IncomingDocument,
+    RecordFile,
     Registration,
     Verdict,
 )
@@ -86,7 +88,10 @@ class GrpcDirectory:
         except grpc.RpcError as error:
             raise _unavailable("identifiers", error) from error
         return ReceiverInfo(
-            agency.code, agency.exchanges_electronically, agency.kind == AXIS_AGENCY_KIND
+            agency.code,
+            agency.exchanges_electronically,
+            agency.kind == AXIS_AGENCY_KIND,
+            agency.name,
         )
 
     def add_axis_agency(self, code: str, name: str) -> bool:
@@ -125,7 +130,10 @@ class GrpcDirectory:
             )
         except grpc.RpcError as error:
             raise _unavailable("identifiers", error) from error
-        return [ReceiverInfo(a.code, a.exchanges_electronically) for a in found.agencies]
+        return [
+            ReceiverInfo(a.code, a.exchanges_electronically, a.kind == AXIS_AGENCY_KIND, a.name)
+            for a in found.agencies
+        ]
 
 
 class GrpcRegistrar:
@@ -179,3 +187,62 @@ def document_type_key(name: str) -> str:
         return catalogue.by_name(name).key if name else "cong_van"
     except Exception:  # unknown name: the clerk corrects the type in the register
         return "cong_van"
+
+
+class GrpcRecordSource:
+    """Registry ``Get`` and ``GetFile`` (a ``FileVersion`` first, then the bytes in chunks)."""
+
+    def __init__(self, stub: Any) -> None:
+        self.stub = stub
+
+    def record(self, registry_id: str) -> Any:
+        try:
+            return self.stub.Get(rpb.GetRequest(id=registry_id), timeout=RPC_TIMEOUT_S)
+        except grpc.RpcError as error:
+            if error.code() is grpc.StatusCode.NOT_FOUND:
+                raise NotFound("no such record in the registry", field="registry_id") from error
+            raise _unavailable("registry", error) from error
+
+    def file(self, registry_id: str, *, kind: str = "", sha256: str = "") -> RecordFile:
+        what = f"file {sha256}" if sha256 else f"main file ({kind or 'newest'})"
+        version = None
+        parts: list[bytes] = []
+        try:
+            for chunk in self.stub.GetFile(
+                rpb.GetFileRequest(id=registry_id, kind=kind, sha256=sha256),
+                timeout=RPC_TIMEOUT_S,
+            ):
+                part = chunk.WhichOneof("part")
+                if part == "version" and version is None:
+                    version = chunk.version
+                elif part == "data" and version is not None:
+                    parts.append(chunk.data)
+                else:
+                    raise Unavailable(
+                        f"registry GetFile sent {part or 'an empty chunk'} out of order",
+                        field="registry",
+                    )
+        except grpc.RpcError as error:
+            if error.code() is grpc.StatusCode.NOT_FOUND:
+                raise FailedPrecondition(
+                    f"the record has no {what} in the registry", field="registry_id"
+                ) from error
+            if error.code() is grpc.StatusCode.UNIMPLEMENTED:
+                raise FailedPrecondition(
+                    "the registry does not serve files (GetFile unimplemented)", field="registry"
+                ) from error
+            raise _unavailable("registry", error) from error
+        if version is None:
+            raise Unavailable(f"registry GetFile sent no version for the {what}", field="registry")
+        data = b"".join(parts)
+        if version.sha256 and hashlib.sha256(data).hexdigest() != version.sha256:
+            raise Unavailable(
+                f"registry GetFile: the {what} does not match its SHA-256", field="registry"
+            )
+        return RecordFile(
+            file_name=version.file_name,
+            media_type=version.media_type or "application/octet-stream",
+            sha256=version.sha256 or hashlib.sha256(data).hexdigest(),
+            data=data,
+            kind=version.kind,
+        )

@@ -48,6 +48,7 @@ class ReceiverInfo:
     code: str
     exchanges_electronically: bool = True
     via_axis: bool = False  # outside the province: reached through the national axis
+    name: str = ""  # the agency's name (edXML OrganName, ToPlaces)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from lienthong.registry.v1 import registry_pb2_grpc
 from lienthong.verification.v1 import verification_pb2_grpc
 
 from services.chassis import config
+from services.chassis.caller import PROVINCE_ADMIN_ROLE, require_agency, require_role
 from services.chassis.clients import RpcClient
 from services.chassis.consumer import dead_letter_topic
 from services.chassis.db import Database, UnitOfWork
@@ -42,10 +43,12 @@ from services.chassis.errors import FailedPrecondition, InvalidArgument
 from services.chassis.events import Event
 from services.chassis.timeutil import iso
 from services.distribution.adapters import orm
+from services.distribution.adapters.agency_keys import AgencyKeyRing
 from services.distribution.adapters.national_axis import LocalAxisSimulator
 from services.distribution.adapters.peers import (
     DsigVerifier,
     GrpcDirectory,
+    GrpcRecordSource,
     GrpcRegistrar,
     GrpcVerifier,
     document_type_key,
@@ -109,22 +112,38 @@ def _entry_pb(row: Any, package: bytes = b"") -> pb.InboxEntry:
 AXIS_KEY_ID_ENV = config.DISTRIBUTION_AXIS_KEY_ID.name
 
 
-def axis_status_signer(environ: dict[str, str] | None = None) -> XmlSigner | None:
-    """The HSM signer of status packages to the axis, from ``LT_DISTRIBUTION_AXIS_KEY_ID``."""
+def axis_key_id(environ: dict[str, str] | None = None) -> bytes | None:
+    """The hub key's CKA_ID from ``LT_DISTRIBUTION_AXIS_KEY_ID`` (None when unset)."""
     env = os.environ if environ is None else environ
     key_hex = env.get(AXIS_KEY_ID_ENV, "").strip()
     if not key_hex:
         return None
     try:
-        key_id = bytes.fromhex(key_hex)
+        return bytes.fromhex(key_hex)
     except ValueError:
         raise InvalidArgument(
             f"{key_hex!r} is not hexadecimal (the key's CKA_ID)", field=AXIS_KEY_ID_ENV
         ) from None
+
+
+def axis_status_signer(environ: dict[str, str] | None = None) -> XmlSigner | None:
+    """The HSM signer of the hub key ``LT_DISTRIBUTION_AXIS_KEY_ID`` (None when unset)."""
+    key_id = axis_key_id(environ)
+    if key_id is None:
+        return None
     from services.distribution.adapters.hsm_signer import HsmXmlSigner
     from services.signing.adapters.hsm import process_hsm
 
     return HsmXmlSigner(process_hsm(), key_id)
+
+
+def _scope(field: str, *, hide: bool = False) -> Callable[[str], None]:
+    """The caller's agency scope check for an agency found inside the request's data."""
+
+    def check(agency_code: str) -> None:
+        require_agency(agency_code, field=field, hide=hide)
+
+    return check
 
 
 class DistributionService:
@@ -158,29 +177,89 @@ class DistributionService:
         self.axis: LocalAxisSimulator | None = (
             LocalAxisSimulator() if axis_kind == "simulator" else None
         )
+        self.axis_key_id = axis_key_id()
         self.axis_signer: XmlSigner | None = axis_status_signer()
+        self.records = GrpcRecordSource(self.registry)
+        self._key_ring: AgencyKeyRing | None = None
+        from services.registry.domain.document_types import DocumentTypeCatalogue
+
+        self.type_names = {t.key: t.name for t in DocumentTypeCatalogue.load_default()}
         self.verdicts = use_cases.VerdictCache(
             ttl_s=config.get_float(config.DISTRIBUTION_VERDICT_TTL_S)
         )
+
+    def key_ring(self) -> AgencyKeyRing:
+        """The agencies' keys on the HSM token (opened on first use: it needs the settings)."""
+        if self._key_ring is None:
+            from services.signing.adapters.hsm import process_hsm
+
+            try:
+                hsm = process_hsm()
+            except Exception as error:  # any token setup failure, named
+                raise FailedPrecondition(
+                    f"the HSM token cannot be opened: {error}", field="LT_PKCS11_MODULE"
+                ) from error
+            self._key_ring = AgencyKeyRing(hsm, self.axis_key_id)
+        return self._key_ring
+
+    def axis_signer_for(self, agency_code: str) -> XmlSigner | None:
+        """The receiving agency's own key for its statuses to the axis, else the hub key."""
+        try:
+            return self.key_ring().signer_or_fallback(agency_code)
+        except FailedPrecondition:
+            return self.axis_signer  # no token configured: the hub key's signer, if any
 
     # -- sender ----------------------------------------------------------------------------
     @rpc
     def Send(self, request: pb.SendRequest, context: grpc.ServicerContext) -> pb.SendResponse:
         with self.uow() as uow:
-            result = use_cases.send(uow, self.directory, request, paper_types=self.paper_types)
+            result = use_cases.send(
+                uow,
+                self.directory,
+                request,
+                paper_types=self.paper_types,
+                authorize_sender=_scope("package.From.OrganId"),
+            )
             uow.commit()
         view = self._tracking(result.dispatch_id)
         return pb.SendResponse(dispatch_id=result.dispatch_id, deliveries=view.deliveries)
 
     @rpc
+    def SendDocument(
+        self, request: pb.SendDocumentRequest, context: grpc.ServicerContext
+    ) -> pb.SendResponse:
+        """Build the package from the issued registry record, sign it, send it as Send does."""
+        package = use_cases.document_package(
+            self.records,
+            self.directory,
+            self.key_ring(),
+            request,
+            type_names=self.type_names,
+            authorize_agency=_scope("registry_id", hide=True),
+        )
+        return self.Send(
+            pb.SendRequest(
+                package=package,
+                receivers=request.receivers,
+                groups=request.groups,
+                deliver_at=request.deliver_at,
+                actor=request.actor,
+                supersedes_dispatch_id=request.supersedes_dispatch_id,
+            ),
+            context,
+        )
+
+    @rpc
     def Tracking(
         self, request: pb.TrackingRequest, context: grpc.ServicerContext
     ) -> pb.TrackingView:
-        return self._tracking(request.dispatch_id)
+        return self._tracking(request.dispatch_id, authorize=True)
 
-    def _tracking(self, dispatch_id: str) -> pb.TrackingView:
+    def _tracking(self, dispatch_id: str, *, authorize: bool = False) -> pb.TrackingView:
         with self.uow() as uow:
             dispatch, package, deliveries, events = use_cases.tracking(uow, dispatch_id)
+            if authorize:
+                require_agency(dispatch.sender_code, field="dispatch_id", hide=True)
             histories = use_cases.history_of(uow, [str(d.id) for d in deliveries])
         view = pb.TrackingView(
             dispatch_id=str(dispatch.id),
@@ -217,7 +296,11 @@ class DistributionService:
     def Recall(self, request: pb.RecallRequest, context: grpc.ServicerContext) -> pb.RecallResponse:
         with self.uow() as uow:
             notified = use_cases.recall(
-                uow, request.dispatch_id, actor=request.actor, reason=request.reason
+                uow,
+                request.dispatch_id,
+                actor=request.actor,
+                reason=request.reason,
+                authorize_sender=_scope("dispatch_id", hide=True),
             )
             uow.commit()
         return pb.RecallResponse(dispatch_id=request.dispatch_id, notified=notified)
@@ -228,6 +311,7 @@ class DistributionService:
         self, request: pb.ListInboxRequest, context: grpc.ServicerContext
     ) -> pb.InboxPage:
         receiver = normalise_code(request.receiver_code, "receiver_code")
+        require_agency(receiver, field="receiver_code")
         size = request.page_size or 50
         if not 1 <= size <= MAX_PAGE:
             raise InvalidArgument(f"must be 1..{MAX_PAGE}", field="page_size")
@@ -250,11 +334,14 @@ class DistributionService:
     ) -> pb.InboxEntry:
         with self.uow() as uow:
             row = use_cases.entry_with_package_fields(uow, request.delivery_id)
+            require_agency(row.receiver_code, field="delivery_id", hide=True)
             content = use_cases.package_of(uow, row.package_sha256)
         return _entry_pb(row, content)
 
     def _act(self, delivery_id: str, code: str, **kwargs: Any) -> pb.InboxEntry:
         with self.uow() as uow:
+            row = use_cases.entry_with_package_fields(uow, delivery_id)
+            require_agency(row.receiver_code, field="delivery_id", hide=True)
             use_cases.receiver_action(uow, delivery_id, code, **kwargs)
             uow.commit()
         with self.uow() as uow:
@@ -318,6 +405,7 @@ class DistributionService:
     ) -> Iterator[pb.InboxEntry]:
         """Every visible entry after the cursor, oldest first; with ``follow``, keep streaming."""
         receiver = normalise_code(request.receiver_code, "receiver_code")
+        require_agency(receiver, field="receiver_code")
         cursor = request.after_sequence
         sent = 0
         while context.is_active():
@@ -344,6 +432,7 @@ class DistributionService:
         self, request: pb.RegisterWebhookRequest, context: grpc.ServicerContext
     ) -> pb.RegisterWebhookResponse:
         receiver = normalise_code(request.receiver_code, "receiver_code")
+        require_agency(receiver, field="receiver_code")
         with self.uow() as uow:
             active = use_cases.register_webhook(uow, receiver, request.url, request.secret)
             uow.commit()
@@ -353,6 +442,7 @@ class DistributionService:
     def SyncNationalAxis(
         self, request: pb.SyncNationalAxisRequest, context: grpc.ServicerContext
     ) -> pb.SyncNationalAxisResponse:
+        require_role(PROVINCE_ADMIN_ROLE)
         if self.axis is None:
             raise FailedPrecondition("no national axis is configured", field="LT_DISTRIBUTION_AXIS")
         response = pb.SyncNationalAxisResponse()
@@ -372,6 +462,7 @@ class DistributionService:
     def SyncAxisAgencies(
         self, request: pb.SyncAxisAgenciesRequest, context: grpc.ServicerContext
     ) -> pb.SyncAxisAgenciesResponse:
+        require_role(PROVINCE_ADMIN_ROLE)
         if self.axis is None:
             raise FailedPrecondition("no national axis is configured", field="LT_DISTRIBUTION_AXIS")
         listed, added = use_cases.sync_axis_agencies(self.directory, self.axis)
@@ -433,7 +524,11 @@ class DistributionService:
         if self.axis is not None:
             # A document that came from the national axis: its sender learns there. A failed
             # call rolls the record back too, and the event is retried (then dead-lettered).
-            package = use_cases.status_for_axis(uow, status, self.axis_signer)  # type: ignore[arg-type]
+            package = use_cases.status_for_axis(
+                uow,
+                status,  # type: ignore[arg-type]
+                self.axis_signer_for(status.receiver_code),  # type: ignore[attr-defined]
+            )
             if package is not None:
                 self.axis.update_status(package)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.distribution.domain.routing import ReceiverInfo
 
@@ -61,3 +61,28 @@ class Registrar(Protocol):
     def register_incoming(
         self, document: IncomingDocument, actor: str, due_in_working_days: int
     ) -> Registration: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFile:
+    """One file of a registry record: the main file in one state, or an attachment."""
+
+    file_name: str
+    media_type: str
+    sha256: str
+    data: bytes
+    kind: str = ""  # the main file's state (original … sealed); "" for an attachment
+
+
+class RecordSource(Protocol):
+    """The registry as SendDocument reads it: the record, then its files."""
+
+    def record(self, registry_id: str) -> Any: ...  # registry.v1.Document
+
+    def file(self, registry_id: str, *, kind: str = "", sha256: str = "") -> RecordFile: ...
+
+
+class PackageSigner(Protocol):
+    """Finds the HSM key that signs edXML for an agency (adapters/agency_keys.py)."""
+
+    def signer_for(self, agency_code: str) -> Any: ...  # edxml.dsig.XmlSigner

@@ -17,12 +17,13 @@ would: the **sender's side** (dispatches, deliveries, their history) and the **r
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,7 +45,8 @@ from services.distribution.domain.model import (
     DeliveryState,
     advance,
 )
-from services.distribution.domain.routing import Lane, Route, normalise_code, plan
+from services.distribution.domain.routing import Lane, ReceiverInfo, Route, normalise_code, plan
+from services.distribution.edxml.build import build
 from services.distribution.edxml.codes import BussinessDocType, Priority, StatusCode
 from services.distribution.edxml.dsig import XmlSigner
 from services.distribution.edxml.dsig import sign as sign_package
@@ -54,9 +56,18 @@ from services.distribution.edxml.parse import parse
 from services.distribution.service_layer.ports import (
     Directory,
     IncomingDocument,
+    PackageSigner,
+    RecordSource,
     Registrar,
     Verdict,
     Verifier,
+)
+from services.distribution.service_layer.record_package import (
+    SEALED_KIND,
+    RecordParties,
+    check_sendable,
+    package_from_record,
+    priority_of,
 )
 from services.registry.domain.calendar import WorkingCalendar
 
@@ -71,6 +82,8 @@ STATUS_TOPIC = topic_name(SERVICE, "statuses")
 DISPATCHED = "vn.lienthong.distribution.delivery.dispatched"
 NOTICE = "vn.lienthong.distribution.delivery.recalled"
 STATUS_REPORTED = "vn.lienthong.distribution.status.reported"
+#: registry.v1 CorrectionKind.REPLACEMENT: the record replaces (thay thế) the one it corrects.
+CORRECTION_KIND_REPLACEMENT = 2
 NOTICE_KINDS = {
     BussinessDocType.RECALL: "recall",
     BussinessDocType.UPDATE: "update",
@@ -155,15 +168,19 @@ def send(
     *,
     paper_types: frozenset[str] = frozenset(),
     at: datetime | None = None,
+    authorize_sender: Callable[[str], None] | None = None,
 ) -> SendResult:
     """Store the package, plan routes, publish one delivery per receiver (one transaction).
 
     A receiver that already has this very package is not sent it again (its earlier delivery
-    stands), so a retried Send does not duplicate anything.
+    stands), so a retried Send does not duplicate anything. ``authorize_sender`` is called with
+    the package's From before anything else (the caller's agency scope).
     """
     at = at or now()
     package = read_package(request.package)
     sender = package.header.from_.organ_id or ""
+    if authorize_sender is not None:
+        authorize_sender(sender)
     kind = _kind_of(package)
     if kind is BussinessDocType.RECALL:
         raise InvalidArgument(
@@ -279,6 +296,86 @@ def send(
             Event.of(LANE_TOPICS[route.lane], DISPATCHED, SERVICE, route.receiver_code, payload)
         )
     return SendResult(dispatch_id, tuple(ids))
+
+
+def document_package(
+    records: RecordSource,
+    directory: Directory,
+    keys: PackageSigner,
+    request: pb.SendDocumentRequest,
+    *,
+    type_names: dict[str, str],
+    authorize_agency: Callable[[str], None] | None = None,
+    at: datetime | None = None,
+) -> bytes:
+    """SendDocument's package: the issued record as edXML, signed with its agency's HSM key.
+
+    Refuses (field ``registry_id``) a record that is not outgoing, not issued or has no sealed
+    main file; ``authorize_agency`` is called with the record's agency before its files are
+    read. The receivers' names come from the directory (``To``, ``ToPlaces``).
+    """
+    at = at or now()
+    registry_id = _uuid(request.registry_id, "registry_id")
+    record = records.record(registry_id)
+    if authorize_agency is not None:
+        authorize_agency(record.agency_code)
+    check_sendable(record)
+    priority = priority_of(record, request.priority)
+    kind = BussinessDocType.NEW
+    if request.supersedes_dispatch_id:
+        replacement = record.corrects.kind == CORRECTION_KIND_REPLACEMENT
+        kind = BussinessDocType.REPLACE if replacement else BussinessDocType.UPDATE
+    main_file = records.file(registry_id, kind=SEALED_KIND)
+    attachments = [
+        _attachment_file(records, registry_id, index, attachment)
+        for index, attachment in enumerate(record.attachments)
+    ]
+    receivers: list[ReceiverInfo] = []
+    for index, code in enumerate(request.receivers):
+        try:
+            receivers.append(directory.receiver(normalise_code(code, f"receivers[{index}]")))
+        except NotFound as error:
+            raise NotFound(
+                f"{code} is not in the directory", field=f"receivers[{index}]"
+            ) from error
+    for index, group in enumerate(request.groups):
+        root = normalise_code(group.root_code, f"groups[{index}].root_code")
+        try:
+            receivers.append(directory.receiver(root))
+        except NotFound as error:
+            raise NotFound(
+                f"{root} is not in the directory", field=f"groups[{index}].root_code"
+            ) from error
+    try:
+        sender_name = directory.receiver(record.agency_code).name
+    except NotFound:
+        sender_name = record.sender.name
+    package = package_from_record(
+        record,
+        main_file,
+        attachments,
+        RecordParties(sender_name=sender_name, receivers=receivers),
+        priority=priority,
+        kind=kind,
+        at=at,
+        type_names=type_names,
+    )
+    return sign_package(
+        build(package, include_signature=False), keys.signer_for(record.agency_code)
+    )
+
+
+def _attachment_file(records: RecordSource, registry_id: str, index: int, attachment: Any) -> Any:
+    if not attachment.sha256:
+        raise FailedPrecondition(
+            "has no SHA-256 in the registry", field=f"registry_id.attachments[{index}]"
+        )
+    found = records.file(registry_id, sha256=attachment.sha256)
+    return dataclasses.replace(
+        found,
+        file_name=attachment.file_name or found.file_name,
+        media_type=attachment.media_type or found.media_type,
+    )
 
 
 def _insert_deliveries(
@@ -658,7 +755,13 @@ def mark_undeliverable(uow: UnitOfWork, dispatched: pb.DeliveryDispatched, reaso
 
 
 def recall(
-    uow: UnitOfWork, dispatch_id: str, *, actor: str, reason: str, at: datetime | None = None
+    uow: UnitOfWork,
+    dispatch_id: str,
+    *,
+    actor: str,
+    reason: str,
+    at: datetime | None = None,
+    authorize_sender: Callable[[str], None] | None = None,
 ) -> int:
     """Freeze the dispatch and send each reachable receiver a recall notice (13).
 
@@ -675,6 +778,8 @@ def recall(
     ).first()
     if row is None:
         raise NotFound("no such send", field="dispatch_id")
+    if authorize_sender is not None:
+        authorize_sender(row.sender_code)
     if row.frozen:
         raise DocumentFrozen("already recalled", field="dispatch_id")
     actor = _actor(actor)
@@ -834,7 +939,6 @@ def status_for_axis(
 
     Signed (enveloped XML-DSig) with ``signer``, the agency's key, when one is given.
     """
-    from services.distribution.edxml.build import build
     from services.distribution.edxml.model import Organization, ResponseFor, StatusPackage
 
     row = uow.execute(
