@@ -13,6 +13,13 @@ Layout of ``$LT_VAR_DIR/devpki/`` (created by :func:`ensure_dev_pki`, idempotent
 * ``<role>.crt.pem`` — one certificate per signer role; the signer's private key is generated
   IN THE HSM under CKA_ID ``lt-dev-<role>`` and never leaves it.
 
+Two families of signers: the test agency's (``DEV_AGENCY``, 000.00.12.H23 — person,
+organisation, TSA, revoked, expired, other agency), which the signing and verification tests
+use, and the demo province's issuing agency (``DEMO_ISSUER``, Ủy ban nhân dân tỉnh Lạc Hồng,
+000.00.00.H56 — its organisation key ``lt-dev-demo-organisation`` and its chairman's person key
+``lt-dev-demo-chairman``), which ``make run`` and ``lienthong demo`` sign with. Adding a role
+never touches the keys and certificates of the others.
+
 Subject attributes (all UTF8String, NFC):
 
 * person: ``CN`` full name, ``title`` (2.5.4.12) function, ``O`` agency name, ``OU`` the
@@ -70,6 +77,15 @@ DEV_PERSON = PersonIdentity(
 _OTHER_AGENCY = AgencyIdentity(
     name="Sở Tài chính tỉnh Hà Giang", code="000.00.13.H23", province="Hà Giang"
 )
+#: The demo province's issuing agency (services/identifiers/data/demo_province.json).
+DEMO_ISSUER = AgencyIdentity(
+    name="Ủy ban nhân dân tỉnh Lạc Hồng", code="000.00.00.H56", province="Lạc Hồng"
+)
+#: Its chairman, the authorised person who signs the demo's directive (Chỉ thị).
+DEMO_CHAIRMAN = PersonIdentity(full_name="Hoàng Minh Khôi", title="Chủ tịch", agency=DEMO_ISSUER)
+DEMO_ORGANISATION_ROLE = "demo-organisation"
+DEMO_CHAIRMAN_ROLE = "demo-chairman"
+
 _SIGNER_SUBJECTS: dict[str, PersonIdentity | AgencyIdentity | str] = {
     PERSON_ROLE: DEV_PERSON,
     ORGANISATION_ROLE: DEV_AGENCY,
@@ -83,7 +99,25 @@ _SIGNER_SUBJECTS: dict[str, PersonIdentity | AgencyIdentity | str] = {
     OTHER_AGENCY_PERSON_ROLE: PersonIdentity(
         full_name="Phạm Minh Châu", title="Giám đốc", agency=_OTHER_AGENCY
     ),
+    DEMO_ORGANISATION_ROLE: DEMO_ISSUER,
+    DEMO_CHAIRMAN_ROLE: DEMO_CHAIRMAN,
 }
+
+
+def subject_of(role: str) -> PersonIdentity | AgencyIdentity | str:
+    """Who the certificate of a dev PKI role names; :class:`KeyError` for an unknown role."""
+    try:
+        return _SIGNER_SUBJECTS[role]
+    except KeyError:
+        raise KeyError(
+            f"dev PKI role {role!r}: unknown, expected one of {sorted(_SIGNER_SUBJECTS)}"
+        ) from None
+
+
+def key_id_of(role: str) -> bytes:
+    """The HSM CKA_ID of a dev PKI role's key (``lt-dev-<role>``)."""
+    subject_of(role)
+    return KEY_ID_PREFIX + role.encode("ascii")
 
 
 class DevPkiError(Exception):
@@ -245,7 +279,8 @@ def _crl_distribution(url: str) -> x509.CRLDistributionPoints:
     )
 
 
-def _subject_for(subject: PersonIdentity | AgencyIdentity | str) -> x509.Name:
+def subject_name(subject: PersonIdentity | AgencyIdentity | str) -> x509.Name:
+    """The certificate subject for a signer (attributes listed in the module docstring)."""
     if isinstance(subject, str):
         return _ca_name(subject)
     if isinstance(subject, PersonIdentity):
@@ -413,7 +448,7 @@ def _ensure_signer(
     intermediate_key: ec.EllipticCurvePrivateKey,
     now: dt.datetime,
 ) -> DevSigner:
-    key_id = KEY_ID_PREFIX + role.encode("ascii")
+    key_id = key_id_of(role)
     cert_path = directory / f"{role}.crt.pem"
     token_public = None
     try:
@@ -435,7 +470,7 @@ def _ensure_signer(
     cert = issue_certificate(
         hsm=hsm,
         key_id=key_id,
-        subject=_subject_for(subject),
+        subject=subject_name(subject),
         issuer_cert=intermediate,
         issuer_key=intermediate_key,
         not_before=not_before,
