@@ -75,6 +75,32 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+# The demo's signer (lãnh đạo of UBND tỉnh) signs with the chairman's key of the dev PKI
+# (services/certificates/devpki.py: DEMO_CHAIRMAN, CKA_ID lt-dev-demo-chairman).
+DEMO_SIGNER_USERNAME = "lanhdao.ubnd"
+
+
+class SigningKeyBindingFailed(Exception):
+    """The demo signer's account could not be bound to the chairman's HSM key."""
+
+
+def _signing_keys(timeout_s: float):  # type: ignore[no-untyped-def]
+    """A callable listing the signing service's keys (its ``ListKeys``), for key binding."""
+
+    def list_keys():  # type: ignore[no-untyped-def]
+        from lienthong.signing.v1 import signing_pb2, signing_pb2_grpc
+
+        from services.chassis.clients import channel_to
+
+        with channel_to("signing") as channel:
+            reply = signing_pb2_grpc.SigningStub(channel).ListKeys(
+                signing_pb2.ListKeysRequest(), timeout=timeout_s
+            )
+        return list(reply.keys)
+
+    return list_keys
+
+
 def _account_service():  # type: ignore[no-untyped-def]
     from gateway.accounts.service import AccountService
     from gateway.accounts.store import AccountStore
@@ -85,9 +111,48 @@ def _account_service():  # type: ignore[no-untyped-def]
     upgrade()
     settings = gateway_config.GatewaySettings.from_env()
     clients = ServiceClients(settings.rpc_timeout_s)
-    return AccountService(
-        AccountStore(make_engine(pool_size=2)), settings, clients.agency_is_registered
-    )
+    store = AccountStore(make_engine(pool_size=2))
+    if hasattr(AccountService, "bind_signing_key"):
+        return AccountService(
+            store,
+            settings,
+            clients.agency_is_registered,
+            signing_keys=_signing_keys(settings.rpc_timeout_s),
+        )
+    return AccountService(store, settings, clients.agency_is_registered)
+
+
+def bind_demo_signing_key(accounts) -> tuple[str, bool]:  # type: ignore[no-untyped-def]
+    """Bind ``lanhdao.ubnd`` to the chairman's dev PKI key (idempotent).
+
+    Returns the key id (hex) and whether it was changed now. The account service checks the
+    key against the signing service's ``ListKeys`` (a person's certificate of the user's
+    agency), so the signing service must be running and ``lienthong devpki ensure`` done.
+    """
+    import grpc
+
+    from services.certificates.devpki import DEMO_CHAIRMAN_ROLE, key_id_of
+
+    wanted = key_id_of(DEMO_CHAIRMAN_ROLE).hex()
+    if not hasattr(accounts, "bind_signing_key"):
+        raise SigningKeyBindingFailed(
+            "this gateway has no signing-key binding (AccountService.bind_signing_key) yet"
+        )
+    user = accounts.store.user_by_name(DEMO_SIGNER_USERNAME)
+    if user is not None and getattr(user, "signing_key_id", None) == wanted:
+        return wanted, False
+    try:
+        accounts.bind_signing_key(None, DEMO_SIGNER_USERNAME, wanted)
+    except grpc.RpcError as exc:
+        raise SigningKeyBindingFailed(
+            f"the signing service did not list its keys ({exc.code().name}): start it "
+            "(lienthong stack up) and run lienthong devpki ensure"
+        ) from exc
+    except Exception as exc:  # AccountError/UserNotFound: name the reason as the service does
+        reason = getattr(exc, "reason", None) or str(exc)
+        field = getattr(exc, "field", None)
+        raise SigningKeyBindingFailed(f"{field + ': ' if field else ''}{reason}") from exc
+    return wanted, True
 
 
 def seed_demo_users(accounts, password: str) -> list[DemoLogin]:  # type: ignore[no-untyped-def]
@@ -127,11 +192,23 @@ def _seed_users(args: argparse.Namespace) -> int:
     from services.chassis import config
 
     password = args.password or config.get(gateway_config.DEMO_PASSWORD)
-    logins = seed_demo_users(_account_service(), password)
+    accounts = _account_service()
+    logins = seed_demo_users(accounts, password)
     print(f"Demo logins (password: {password}):")
     for login in logins:
         mark = "new" if login.created else "   "
         print(f"  {mark} {login.username:<20} {login.agency_code}  {','.join(login.roles)}")
+    if args.no_signing_key:
+        return 0
+    try:
+        key_hex, changed = bind_demo_signing_key(accounts)
+    except SigningKeyBindingFailed as exc:
+        print(
+            f"lienthong: {DEMO_SIGNER_USERNAME} signing_key_id: not bound: {exc}", file=sys.stderr
+        )
+        return 1
+    state = "bound now" if changed else "already bound"
+    print(f"  {DEMO_SIGNER_USERNAME} signs with the chairman's HSM key {key_hex} ({state})")
     return 0
 
 
@@ -183,6 +260,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     seed = actions.add_parser("seed-users", help="create the demo province's demo accounts")
     seed.add_argument("--password", help="default $LT_GATEWAY_DEMO_PASSWORD")
+    seed.add_argument(
+        "--no-signing-key",
+        action="store_true",
+        help=f"do not bind {DEMO_SIGNER_USERNAME} to the chairman's HSM key (no signing service)",
+    )
     seed.set_defaults(handler=_seed_users)
 
     add = actions.add_parser("add-user", help="create an account")
