@@ -126,6 +126,34 @@ attachments = sa.Table(
     sa.CheckConstraint("size_bytes >= 0", name="attachments_size"),
 )
 
+# The main file's versions, oldest first by position (registry_0006); bytes in the blob store.
+file_versions = sa.Table(
+    "file_versions",
+    metadata,
+    sa.Column(
+        "document_uuid",
+        pg.UUID(as_uuid=False),
+        sa.ForeignKey(f"{SCHEMA}.documents.id"),
+        primary_key=True,
+    ),
+    sa.Column("position", sa.SmallInteger, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("media_type", sa.String(MEDIA_TYPE_MAX), nullable=False),
+    sa.Column("file_name", sa.String(FILE_NAME_MAX), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.CheckConstraint(
+        "kind IN ('original', 'person_signed', 'numbered', 'sealed', 'received')",
+        name="file_versions_kind",
+    ),
+    sa.CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="file_versions_sha256_hex"),
+    sa.CheckConstraint("size_bytes > 0", name="file_versions_size"),
+    sa.CheckConstraint("position >= 0", name="file_versions_position"),
+    sa.Index("file_versions_sha256", "document_uuid", "sha256"),
+)
+
 history = sa.Table(
     "history",
     metadata,

@@ -17,6 +17,7 @@ from services.chassis.text import fold
 from services.registry.adapters.orm import (
     attachments,
     documents,
+    file_versions,
     history,
     office_hours,
 )
@@ -176,6 +177,27 @@ class DocumentRepository:
             found[str(row.document_uuid)].append(row)
         return found
 
+    def files_of(self, document_uuids: Sequence[str]) -> dict[str, list[Any]]:
+        """The main-file versions of several records, oldest first — one query for a page."""
+        found: dict[str, list[Any]] = {u: [] for u in document_uuids}
+        if not document_uuids:
+            return found
+        rows = self.session.execute(
+            sa.select(file_versions)
+            .where(file_versions.c.document_uuid.in_(list(document_uuids)))
+            .order_by(file_versions.c.document_uuid, file_versions.c.position)
+        )
+        for row in rows:
+            found[str(row.document_uuid)].append(row)
+        return found
+
+    def add_file_version(self, document_uuid: str, position: int, values: dict[str, Any]) -> None:
+        """Append one version; the caller holds the document row's lock (so ``position`` is
+        the next free one — the primary key refuses a duplicate all the same)."""
+        self.session.execute(
+            file_versions.insert().values(document_uuid=document_uuid, position=position, **values)
+        )
+
     def append_history(self, document_uuid: str, entry: HistoryEntry) -> None:
         self.session.execute(
             history.insert().values(
@@ -205,6 +227,21 @@ class DocumentRepository:
                 document_uuid=document_uuid,
                 from_status=from_status,
                 to_status=to_status,
+                actor=actor,
+                at=at,
+                note=note,
+            )
+        )
+
+    def append_note(
+        self, document_uuid: str, status: str, *, actor: str, at: datetime, note: str
+    ) -> None:
+        """A history line that records a change without a status change (a file version)."""
+        self.session.execute(
+            history.insert().values(
+                document_uuid=document_uuid,
+                from_status=status,
+                to_status=status,
                 actor=actor,
                 at=at,
                 note=note,

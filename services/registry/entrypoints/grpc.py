@@ -8,7 +8,7 @@ symbol or document id → ALREADY_EXISTS; unknown record → NOT_FOUND.
 from __future__ import annotations
 
 import calendar as month_calendar
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any, ClassVar
 
@@ -21,12 +21,13 @@ from services.chassis.db import Database, UnitOfWork
 from services.chassis.entrypoints import Grpc
 from services.chassis.errors import InvalidArgument
 from services.chassis.timeutil import now
+from services.registry import config as registry_config
 from services.registry.adapters import orm
 from services.registry.adapters.blobs import Blobs, BlobStore
 from services.registry.adapters.repository import DocumentFilter, DocumentRepository
 from services.registry.domain.calendar import HolidayCalendar
 from services.registry.domain.register_books import VIETNAM
-from services.registry.service_layer import books, messages, office_hours, use_cases
+from services.registry.service_layer import books, files, messages, office_hours, use_cases
 from services.registry.service_layer.directory import GrpcAgencyDirectory
 
 rpc = Grpc.implementing(pb, "Registry")
@@ -226,8 +227,14 @@ class RegistryService:
             repo = DocumentRepository(uow.session)
             rows = repo.search(spec, before_seq=before, limit=size + 1)
             shown = rows[:size]
-            files = repo.attachments_of([str(r.id) for r in shown])
-        page = pb.DocumentPage(documents=[messages.row_to_pb(r, files[str(r.id)]) for r in shown])
+            shown_ids = [str(r.id) for r in shown]
+            attached = repo.attachments_of(shown_ids)
+            versions = repo.files_of(shown_ids)  # one query for the page
+        page = pb.DocumentPage(
+            documents=[
+                messages.row_to_pb(r, attached[str(r.id)], versions[str(r.id)]) for r in shown
+            ]
+        )
         if len(rows) > size:
             page.next_page_token = str(shown[-1].seq)
         return page
@@ -291,6 +298,29 @@ class RegistryService:
         return pb.ExportBookResponse(
             content=content, media_type=books.MEDIA_TYPES[fmt[request.format]], rows=len(rows)
         )
+
+    # -- the main file -----------------------------------------------------------------------
+    @rpc
+    def PutFileVersion(
+        self, request_iterator: Iterator[pb.FileChunk], context: grpc.ServicerContext
+    ) -> pb.Document:
+        chunks = iter(request_iterator)
+        header = files.parse_header(files.first_header(chunks), default_actor=ACTOR_DEFAULT)
+        with self.uow() as uow:  # refuse before any byte is transferred
+            files.check_upload(uow, header)
+        ref = files.store_upload(self.blobs, chunks, max_bytes=registry_config.max_file_bytes())
+        with self.uow() as uow:
+            files.add_file_version(uow, header, ref, now=now())
+            uow.commit()
+        return self._document(header.document_uuid)
+
+    @rpc
+    def GetFile(
+        self, request: pb.GetFileRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.FileChunk]:
+        with self.uow() as uow:  # no connection is held while the bytes stream
+            version = files.find_file(uow, request.id, request.kind, request.sha256)
+        yield from files.file_chunks(self.blobs, version)
 
     # -- configuration -----------------------------------------------------------------------
     @rpc

@@ -321,7 +321,24 @@ def history_entry_pb(row: Any) -> pb.HistoryEntry:
     )
 
 
-def row_to_pb(row: Any, attachment_rows: list[Any] = ()) -> pb.Document:  # type: ignore[assignment]
+def file_version_pb(row: Any) -> pb.FileVersion:
+    """A ``registry.file_versions`` row (or anything with its attributes) as the message."""
+    return pb.FileVersion(
+        kind=row.kind,
+        sha256=row.sha256,
+        size_bytes=row.size_bytes,
+        media_type=row.media_type,
+        file_name=row.file_name,
+        created_at=iso(row.created_at),
+        created_by=row.created_by,
+    )
+
+
+def row_to_pb(
+    row: Any,
+    attachment_rows: list[Any] = (),  # type: ignore[assignment]
+    file_rows: list[Any] = (),  # type: ignore[assignment]
+) -> pb.Document:
     message = pb.Document(
         id=str(row.id),
         direction=pb.DIRECTION_OUTGOING if row.direction == "outgoing" else pb.DIRECTION_INCOMING,
@@ -397,4 +414,5 @@ def row_to_pb(row: Any, attachment_rows: list[Any] = ()) -> pb.Document:  # type
                 sha256=a.sha256,
             )
         )
+    message.files.extend(file_version_pb(f) for f in file_rows)
     return message

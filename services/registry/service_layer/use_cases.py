@@ -20,6 +20,7 @@ from typing import Any
 from lienthong.registry.v1 import registry_pb2 as pb
 from sqlalchemy.exc import IntegrityError
 
+from services.chassis.caller import require_agency
 from services.chassis.db import UnitOfWork
 from services.chassis.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.chassis.events import Event, topic_name
@@ -795,4 +796,10 @@ def load(uow: UnitOfWork, document_uuid: str) -> pb.Document:
     row = repo.get(document_uuid)
     if row is None:
         raise NotFound(f"no document {document_uuid}", field="id")
-    return messages.row_to_pb(row, attachments_rows(repo, document_uuid))
+    # Another agency's record is answered exactly like a missing one (ids cannot be probed).
+    require_agency(row.agency_code, field="id", hide=True)
+    return messages.row_to_pb(
+        row,
+        attachments_rows(repo, document_uuid),
+        repo.files_of([document_uuid])[document_uuid],
+    )

@@ -23,7 +23,8 @@ def registry_schema(engine: sa.Engine, infra_env: dict[str, str]) -> str:
         with engine.begin() as conn:
             conn.execute(
                 sa.text(
-                    "TRUNCATE registry.attachments, registry.history, registry.documents, "
+                    "TRUNCATE registry.attachments, registry.file_versions, registry.history, "
+                    "registry.documents, "
                     "registry.book_counters, registry.outbox, registry.inbox"
                 )
             )
