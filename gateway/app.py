@@ -26,6 +26,8 @@ from gateway.routes.auth import auth_router, users_router
 from gateway.routes.distribution import UPLOAD_PREFIX as DISPATCH_PREFIX
 from gateway.routes.distribution import distribution_router
 from gateway.routes.documents import documents_router
+from gateway.routes.issuing import UPLOAD_PATH as DOCUMENT_UPLOAD_PATH
+from gateway.routes.issuing import issuing_router
 from gateway.routes.live import live_router
 from gateway.routes.verification import UPLOAD_PREFIX, verification_router
 from services.chassis import logs
@@ -170,6 +172,7 @@ def create_app(
     app.include_router(users_router())
     app.include_router(agencies_router())
     app.include_router(documents_router())
+    app.include_router(issuing_router())
     app.include_router(distribution_router())
     app.include_router(verification_router())
     app.include_router(live_router())
@@ -180,6 +183,7 @@ def create_app(
         json_limit=settings.max_body_bytes,
         upload_limit=settings.max_upload_bytes,
         upload_prefixes=(UPLOAD_PREFIX, DISPATCH_PREFIX),
+        upload_paths=frozenset({DOCUMENT_UPLOAD_PATH}),
     )
     app.add_middleware(CorrelationMiddleware)
     return app

@@ -83,6 +83,12 @@ OIDC_AGENCY_CLAIM = _declare(
 OIDC_ROLES_CLAIM = _declare(
     "LT_GATEWAY_OIDC_ROLES_CLAIM", "roles", "Claim holding the user's roles (list of names)."
 )
+PLACE_NAME = _declare(
+    "LT_GATEWAY_PLACE_NAME",
+    "Lạc Hồng",
+    "Địa danh written before the issue date when a clerk numbers a document without naming "
+    'the place (NĐ 30/2020/NĐ-CP Phụ lục I: "<địa danh>, ngày … tháng … năm …").',
+)
 DEMO_PASSWORD = _declare(
     "LT_GATEWAY_DEMO_PASSWORD",
     "LienThong@2026",
@@ -117,6 +123,7 @@ class GatewaySettings:
     live_enabled: bool
     live_heartbeat_s: float
     oidc: OidcSettings | None
+    place_name: str = "Lạc Hồng"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> GatewaySettings:
@@ -146,6 +153,7 @@ class GatewaySettings:
             live_enabled=get_bool(LIVE_ENABLED, env),
             live_heartbeat_s=get_float(LIVE_HEARTBEAT_S, env),
             oidc=oidc,
+            place_name=get(PLACE_NAME, env),
         )
 
 

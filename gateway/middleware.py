@@ -75,8 +75,9 @@ class CorrelationMiddleware:
 class BodyLimitMiddleware:
     """413 for bodies over the limit: at once from Content-Length, else while streaming.
 
-    Routes under ``upload_prefixes`` get ``upload_limit`` (files); everything else
-    ``json_limit``. The body is counted as it arrives, never read whole here.
+    Routes under ``upload_prefixes`` or exactly at one of ``upload_paths`` get
+    ``upload_limit`` (files); everything else ``json_limit``. The body is counted as it
+    arrives, never read whole here.
     """
 
     def __init__(
@@ -86,11 +87,13 @@ class BodyLimitMiddleware:
         json_limit: int,
         upload_limit: int,
         upload_prefixes: tuple[str, ...] = (),
+        upload_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.json_limit = json_limit
         self.upload_limit = upload_limit
         self.upload_prefixes = upload_prefixes
+        self.upload_paths = upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,7 +102,7 @@ class BodyLimitMiddleware:
         path: str = scope.get("path", "")
         limit = (
             self.upload_limit
-            if any(path.startswith(p) for p in self.upload_prefixes)
+            if path in self.upload_paths or any(path.startswith(p) for p in self.upload_prefixes)
             else self.json_limit
         )
         declared = dict(scope.get("headers") or []).get(b"content-length")

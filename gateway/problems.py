@@ -54,12 +54,15 @@ class Problem(Exception):
     field: str | None = None
     correlation_id: str | None = None
     headers: dict[str, str] | None = None
+    # RFC 9457 §3.2 extension members, e.g. the id of a draft registered before a step failed.
+    extensions: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         Exception.__init__(self, f"{self.status} {self.title}: {self.detail}")
 
     def body(self, instance: str) -> dict[str, Any]:
         body: dict[str, Any] = {
+            **(self.extensions or {}),
             "type": type_uri(self.slug),
             "title": self.title,
             "status": self.status,

@@ -8,10 +8,13 @@ gateway reads ``MessageHeader/From/OrganId`` of the uploaded edXML before sendin
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
+from collections.abc import Iterator
 from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from google.protobuf.json_format import MessageToDict
 from lienthong.distribution.v1 import distribution_pb2 as pb
 from lxml import etree
@@ -21,8 +24,11 @@ from starlette.concurrency import run_in_threadpool
 from gateway import problems
 from gateway.accounts.domain import Principal, Role
 from gateway.deps import CurrentPrincipal, call_service, require, scoped_agency
+from gateway.issuing import CHUNK_BYTES, PDF_MEDIA_TYPE, content_disposition, first_pdf_attachment
 from gateway.routes.auth import AGENCY_CODE_PATTERN
 from gateway.routes.text import PRINTABLE, TOKEN
+from services.distribution.edxml.errors import EdxmlError
+from services.distribution.edxml.parse import parse as edxml_parse
 
 UPLOAD_PREFIX = "/v1/dispatches"
 SPOOL_BYTES = 1024 * 1024
@@ -86,6 +92,27 @@ async def visible_dispatch(request: Request, who: Principal, dispatch_id: str) -
     if not who.may_see_agency(view.sender_code):
         raise problems.not_found(f"no dispatch {dispatch_id}", "dispatch_id")
     return view
+
+
+def main_pdf_of(package: bytes) -> Any:
+    """The first PDF attachment of a received package; 404 naming ``delivery_id`` if none (a
+    status-only or paper delivery), 502 if the stored package no longer parses."""
+    try:
+        parsed = edxml_parse(package).package
+    except EdxmlError as exc:
+        raise problems.Problem(
+            502, "Bad gateway", f"the received package does not parse ({exc})", "bad-gateway"
+        ) from exc
+    attachment = first_pdf_attachment(getattr(parsed, "attachments", ()))
+    if attachment is None:
+        raise problems.not_found("the received package has no PDF attachment", "delivery_id")
+    return attachment
+
+
+def _slices(data: bytes, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(view), size):
+        yield bytes(view[start : start + size])
 
 
 def sender_of(package: IO[bytes]) -> str:
@@ -186,6 +213,28 @@ def distribution_router() -> APIRouter:
             content=entry.package,
             media_type="application/octet-stream",
             headers={"Content-Disposition": f'attachment; filename="{delivery_id}.edxml"'},
+        )
+
+    @router.get(
+        "/v1/inbox/{delivery_id}/file",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"application/pdf": {}}}},
+    )
+    async def download_main_file(
+        delivery_id: DeliveryId, who: CurrentPrincipal, request: Request
+    ) -> StreamingResponse:
+        """The document itself: the first PDF attachment of the received edXML package."""
+        entry = await visible_entry(request, who, delivery_id)
+        attachment = await run_in_threadpool(main_pdf_of, entry.package)
+        digest = hashlib.sha256(attachment.data).hexdigest()
+        return StreamingResponse(
+            _slices(attachment.data),
+            media_type=PDF_MEDIA_TYPE,
+            headers={
+                "Content-Disposition": content_disposition(attachment.name or f"{delivery_id}.pdf"),
+                "Content-Length": str(len(attachment.data)),
+                "ETag": f'"{digest}"',
+            },
         )
 
     @router.post("/v1/inbox/{delivery_id}/accept")
