@@ -1,5 +1,12 @@
 """The registry service over gRPC: one thin method per RPC, each a use case in one unit of work.
 
+Agency scope (issue #7: checked again by the service, not only at the gateway): with an end
+user in ``lt-caller``, a record looked up or changed by id belongs to the user's agency or is
+NOT_FOUND (checked in the transaction that reads or changes it); a request naming an agency
+(List, statistics, book export, office hours, registrations) names the user's own or is
+PERMISSION_DENIED. Province admins act for every agency; a call without ``lt-caller`` is the
+platform itself (distribution's consumers registering incoming documents, the CLI).
+
 Errors (docs/registry.md): malformed input → INVALID_ARGUMENT naming the field; unknown agency,
 illegal status change, state secret, wrong state → FAILED_PRECONDITION; duplicate number,
 symbol or document id → ALREADY_EXISTS; unknown record → NOT_FOUND.
@@ -8,7 +15,7 @@ symbol or document id → ALREADY_EXISTS; unknown record → NOT_FOUND.
 from __future__ import annotations
 
 import calendar as month_calendar
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any, ClassVar
 
@@ -16,10 +23,11 @@ import grpc
 from lienthong.identifiers.v1 import identifiers_pb2_grpc
 from lienthong.registry.v1 import registry_pb2 as pb
 
+from services.chassis.caller import current_caller, require_agency
 from services.chassis.clients import RpcClient
 from services.chassis.db import Database, UnitOfWork
 from services.chassis.entrypoints import Grpc
-from services.chassis.errors import InvalidArgument
+from services.chassis.errors import InvalidArgument, PermissionDenied
 from services.chassis.timeutil import now
 from services.registry import config as registry_config
 from services.registry.adapters import orm
@@ -49,6 +57,29 @@ def parse_month(text: str, field: str = "month") -> tuple[date, date]:
     return first, first.replace(day=month_calendar.monthrange(year, month)[1])
 
 
+def _require_named_agency(agency_code: str, field: str) -> None:
+    """The request's agency is the caller's; an empty code is left to the field's validation
+    (INVALID_ARGUMENT "is required" says more than a refusal)."""
+    if agency_code:
+        require_agency(agency_code, field=field)
+
+
+def _require_statistics_scope(agency_codes: Sequence[str]) -> None:
+    """An end user sees the statistics of the agencies they act for; "every agency" (no code)
+    is the province's view."""
+    caller = current_caller()
+    if caller is None or caller.is_province_admin:
+        return
+    if not agency_codes:
+        raise PermissionDenied(
+            f"{caller.username} of {caller.agency_code} sees only that agency's statistics; "
+            "give agency_codes",
+            field="agency_codes",
+        )
+    for index, code in enumerate(agency_codes):
+        require_agency(code, field=f"agency_codes[{index}]")
+
+
 class RegistryService:
     name = "registry"
     uow: Callable[[], UnitOfWork] = Database(schema=orm.SCHEMA, metadata=orm.metadata)  # type: ignore[assignment]
@@ -71,6 +102,7 @@ class RegistryService:
     def RegisterOutgoing(
         self, request: pb.RegisterOutgoingRequest, context: grpc.ServicerContext
     ) -> pb.Document:
+        _require_named_agency(request.document.agency_code, "document.agency_code")
         issue_date = messages.parse_date(request.issue_date, "issue_date")
         attachments = use_cases.store_attachments(self.blobs, request.document.attachments)
         with self.uow() as uow:
@@ -105,6 +137,9 @@ class RegistryService:
     def RegisterIncoming(
         self, request: pb.RegisterIncomingRequest, context: grpc.ServicerContext
     ) -> pb.Document:
+        # Before any blob is written. No caller: distribution's consumer registering a
+        # document delivered to this agency (the platform itself).
+        _require_named_agency(request.document.agency_code, "document.agency_code")
         attachments = use_cases.store_attachments(self.blobs, request.document.attachments)
         with self.uow() as uow:
             document_uuid = use_cases.register_incoming(
@@ -188,6 +223,7 @@ class RegistryService:
     def List(self, request: pb.ListRequest, context: grpc.ServicerContext) -> pb.DocumentPage:
         if not request.agency_code:
             raise InvalidArgument("is required", field="agency_code")
+        require_agency(request.agency_code)
         size = request.page_size or 50
         if not 1 <= size <= MAX_PAGE:
             raise InvalidArgument(f"must be 1..{MAX_PAGE}", field="page_size")
@@ -257,6 +293,7 @@ class RegistryService:
         if last < first:
             raise InvalidArgument("is before date_from", field="date_to")
         today = messages.parse_date(request.today, "today") or now().date()
+        _require_statistics_scope(request.agency_codes)
         with self.uow() as uow:
             rows = DocumentRepository(uow.session).statistics(
                 list(request.agency_codes), first, last, today
@@ -283,6 +320,7 @@ class RegistryService:
     ) -> pb.ExportBookResponse:
         if not request.agency_code:
             raise InvalidArgument("is required", field="agency_code")
+        require_agency(request.agency_code)
         kind = messages.direction_of(request.kind, "kind")
         first, last = parse_month(request.month)
         agency_name = request.agency_name or self.directory.get(request.agency_code).name
@@ -327,6 +365,7 @@ class RegistryService:
     def SetOfficeHours(
         self, request: pb.SetOfficeHoursRequest, context: grpc.ServicerContext
     ) -> pb.OfficeHours:
+        _require_named_agency(request.office_hours.agency_code, "office_hours.agency_code")
         with self.uow() as uow:
             hours = office_hours.set_office_hours(
                 uow,
@@ -344,5 +383,6 @@ class RegistryService:
     ) -> pb.OfficeHours:
         if not request.agency_code:
             raise InvalidArgument("is required", field="agency_code")
+        require_agency(request.agency_code)
         with self.uow() as uow:
             return office_hours.hours_to_pb(office_hours.hours_of(uow, request.agency_code))

@@ -20,7 +20,6 @@ from typing import Any
 
 from lienthong.registry.v1 import registry_pb2 as pb
 
-from services.chassis import caller as callers
 from services.chassis.db import UnitOfWork
 from services.chassis.errors import InvalidArgument, NotFound
 from services.chassis.timeutil import iso
@@ -134,7 +133,7 @@ def _scoped_row(repo: DocumentRepository, document_uuid: str, *, for_update: boo
     row = repo.get(document_uuid, for_update=for_update)
     if row is None:
         raise NotFound(f"no document {document_uuid}", field="id")
-    callers.require_agency(row.agency_code, field="id", hide=True)
+    use_cases.require_visible(row.agency_code, document_uuid)
     return row
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from lienthong.registry.v1 import registry_pb2 as pb
 from sqlalchemy.exc import IntegrityError
 
-from services.chassis.caller import require_agency
+from services.chassis.caller import current_caller
 from services.chassis.db import UnitOfWork
 from services.chassis.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.chassis.events import Event, topic_name
@@ -355,9 +355,7 @@ def assign_number(
 ) -> int:
     """The clerk numbers and dates a signed outgoing document (NĐ 30/2020 Điều 15)."""
     repo = DocumentRepository(uow.session)
-    row = repo.get(document_uuid, for_update=True)
-    if row is None:
-        raise NotFound(f"no document {document_uuid}", field="id")
+    row = _locked(repo, document_uuid)
     if row.direction != "outgoing":
         raise FailedPrecondition(
             "only outgoing documents get a number; incoming ones get a số đến on arrival",
@@ -571,10 +569,26 @@ def _status_event(row: Any, entry: Any, version: int) -> Event:
     return _event(kind, str(row.id), payload)
 
 
-def _incoming_for_update(repo: DocumentRepository, document_uuid: str) -> Any:
+def require_visible(agency_code: str, document_uuid: str) -> None:
+    """Another agency's record is answered exactly like a missing one — same status, field
+    and message — so its ids cannot be probed. Province admins and the platform see all."""
+    caller = current_caller()
+    if caller is not None and not caller.may_act_for(agency_code):
+        raise NotFound(f"no document {document_uuid}", field="id")
+
+
+def _locked(repo: DocumentRepository, document_uuid: str) -> Any:
+    """The record under its row lock, in the caller's scope: another agency's record is
+    NOT_FOUND like a missing one, decided in the transaction that would change it."""
     row = repo.get(document_uuid, for_update=True)
     if row is None:
         raise NotFound(f"no document {document_uuid}", field="id")
+    require_visible(row.agency_code, document_uuid)
+    return row
+
+
+def _incoming_for_update(repo: DocumentRepository, document_uuid: str) -> Any:
+    row = _locked(repo, document_uuid)
     _refuse_if_recalled(row)
     if row.direction != "incoming":
         raise FailedPrecondition(
@@ -622,9 +636,7 @@ def recall_outgoing(
     if len(actor) > ACTOR_MAX_LENGTH:
         raise InvalidArgument(f"at most {ACTOR_MAX_LENGTH} characters", field="actor")
     repo = DocumentRepository(uow.session)
-    row = repo.get(document_uuid, for_update=True)
-    if row is None:
-        raise NotFound(f"no document {document_uuid}", field="id")
+    row = _locked(repo, document_uuid)
     if row.direction != "outgoing":
         raise FailedPrecondition(
             "only the sender recalls its outgoing documents; a received document is recalled "
@@ -796,8 +808,7 @@ def load(uow: UnitOfWork, document_uuid: str) -> pb.Document:
     row = repo.get(document_uuid)
     if row is None:
         raise NotFound(f"no document {document_uuid}", field="id")
-    # Another agency's record is answered exactly like a missing one (ids cannot be probed).
-    require_agency(row.agency_code, field="id", hide=True)
+    require_visible(row.agency_code, document_uuid)
     return messages.row_to_pb(
         row,
         attachments_rows(repo, document_uuid),
