@@ -5,7 +5,9 @@ schema ``signing`` and the process's HSM/engine), one thin method per RPC over
 :class:`services.signing.service_layer.workflow.SigningService`. Every refusal is written to the
 audit log and becomes its own gRPC status (the refusal classes carry ``grpc_status``) with the
 request field it is about in the ``lt-error-field`` trailer; nothing a caller sends can end the
-worker. See docs/signing.md, "gRPC API".
+worker. With an end user in ``lt-caller``, SignDocument and SignBatch also check the user's
+role for the step and the key's agency (service_layer/scope.py). See docs/signing.md,
+"gRPC API".
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from services.signing.service_layer.grpc_support import (
     signing_database,
     step_action,
 )
+from services.signing.service_layer.scope import check_caller_scope
 from services.signing.service_layer.workflow import SignedResult
 from services.signing.service_layer.workflow import SigningService as SigningWorkflow
 
@@ -83,6 +86,15 @@ class SigningService:
         except (SigningRefused, HsmError) as exc:
             raise refusal_error(exc, audit_log.last) from None
 
+    def _check_scope(self, request: SignRequest) -> None:
+        """The end user's role and the key's agency (scope.py); a refusal is audited."""
+        try:
+            check_caller_scope(request, self.runtime.signers)
+        except (ServiceError, HsmError) as exc:
+            record = audit_refusal(self._audit_log(), request.operation, request.requested_by,
+                                   request.key_id.hex() if request.key_id else "", b"", exc)
+            raise refusal_error(exc, record) from None
+
     # -- RPCs -------------------------------------------------------------------------------
     @rpc
     def SignDocument(
@@ -100,6 +112,7 @@ class SigningService:
             record = audit_refusal(self._audit_log(), operation_name(header),
                                    header.requested_by, header.key_id_hex, b"", exc)
             raise refusal_error(exc, record) from None
+        self._check_scope(request)  # before the upload: a refused caller sends nothing more
         upload = UploadBuffer(self.runtime.engine.max_document_bytes)
         key_hex = request.key_id.hex() if request.key_id else ""
         try:
@@ -134,6 +147,7 @@ class SigningService:
                                    request.header.requested_by, request.header.key_id_hex,
                                    b"", exc)
             raise refusal_error(exc, record) from None
+        self._check_scope(sign_request)  # once for the batch, before any item
         if not request.items:
             raise InvalidArgument("no documents given", field="items")
         if not 0 <= request.concurrency <= MAX_BATCH_CONCURRENCY:
