@@ -8,6 +8,8 @@
 - ``inbox_entries``: the receiver's side; ``delivery_id`` is the primary key, so a delivery
   that reaches the consumer twice lands once. ``sequence`` is the pull cursor.
 - ``webhooks``: external systems' endpoints and their HMAC secrets.
+- ``scheduled_events`` (revision 0002): hỏa tốc hẹn giờ deliveries (and their recall notices)
+  held until ``due_at``, then published through the outbox once.
 """
 
 from __future__ import annotations
@@ -138,7 +140,34 @@ def define(md: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("url", sa.Text, nullable=False),
         sa.Column("secret", sa.Text, nullable=False),
     )
+    # Hỏa tốc hẹn giờ: events held until their time, then published through the outbox by the
+    # schedule worker (adapters/schedule.py). Published once: the worker locks due rows (SKIP
+    # LOCKED) and marks them in the transaction that writes the outbox.
+    scheduled_events = sa.Table(
+        "scheduled_events",
+        md,
+        sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("event_id", pg.UUID(as_uuid=False), nullable=False, unique=True),
+        sa.Column("delivery_id", pg.UUID(as_uuid=False), nullable=False),
+        sa.Column("due_at", _TS, nullable=False),
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("subject", sa.Text, nullable=False),
+        sa.Column("dataschema", sa.Text, nullable=False, server_default=""),
+        sa.Column("payload", sa.LargeBinary, nullable=False),
+        sa.Column("scheduled_at", _TS, nullable=False),
+        sa.Column("published_at", _TS),
+        sa.Index(
+            "scheduled_events_due",
+            "due_at",
+            "seq",
+            postgresql_where=sa.text("published_at IS NULL"),
+        ),
+        sa.Index("scheduled_events_delivery", "delivery_id"),
+    )
     return {
+        "scheduled_events": scheduled_events,
         "packages": packages,
         "dispatches": dispatches,
         "dispatch_events": dispatch_events,
@@ -157,5 +186,6 @@ deliveries = _tables["deliveries"]
 delivery_history = _tables["delivery_history"]
 inbox_entries = _tables["inbox_entries"]
 webhooks = _tables["webhooks"]
+scheduled_events = _tables["scheduled_events"]
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)

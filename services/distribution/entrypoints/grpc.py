@@ -53,6 +53,7 @@ from services.distribution.adapters.peers import (
     GrpcVerifier,
     document_type_key,
 )
+from services.distribution.adapters.schedule import ScheduleWorker
 from services.distribution.adapters.webhooks import WebhookSender
 from services.distribution.domain.routing import Lane, normalise_code
 from services.distribution.edxml.codes import StatusCode, recall_answer
@@ -149,6 +150,7 @@ def _scope(field: str, *, hide: bool = False) -> Callable[[str], None]:
 class DistributionService:
     name = "distribution"
     uow: Callable[[], UnitOfWork] = Database(schema=orm.SCHEMA, metadata=orm.metadata)  # type: ignore[assignment]
+    schedule: Any = ScheduleWorker(uow)  # type: ignore[arg-type]
     identifiers: Any = RpcClient("identifiers", identifiers_pb2_grpc.IdentifiersStub)
     verification: Any = RpcClient("verification", verification_pb2_grpc.VerificationStub)
     registry: Any = RpcClient("registry", registry_pb2_grpc.RegistryStub)
@@ -221,6 +223,8 @@ class DistributionService:
                 authorize_sender=_scope("package.From.OrganId"),
             )
             uow.commit()
+        if request.deliver_at:
+            self.schedule.wake()  # held until its time: the worker re-reads the earliest due
         view = self._tracking(result.dispatch_id)
         return pb.SendResponse(dispatch_id=result.dispatch_id, deliveries=view.deliveries)
 

@@ -292,10 +292,94 @@ def send(
             sent_at=iso(at),
             via_axis=route.via_axis,
         )
-        uow.publish(
-            Event.of(LANE_TOPICS[route.lane], DISPATCHED, SERVICE, route.receiver_code, payload)
-        )
+        event = Event.of(LANE_TOPICS[route.lane], DISPATCHED, SERVICE, route.receiver_code, payload)
+        if route.deliver_at is not None and route.deliver_at > at:
+            schedule_event(uow, event, delivery_id, route.deliver_at, at)
+        else:
+            uow.publish(event)
     return SendResult(dispatch_id, tuple(ids))
+
+
+# -- hỏa tốc hẹn giờ: events held until their time -----------------------------------------------
+#: How many due events one transaction of the schedule worker publishes.
+SCHEDULE_BATCH = 500
+
+
+def schedule_event(
+    uow: UnitOfWork, event: Event, delivery_id: str, due_at: datetime, at: datetime
+) -> None:
+    """Hold ``event`` until ``due_at``; :func:`publish_due` puts it in the outbox then."""
+    uow.execute(
+        orm.scheduled_events.insert().values(
+            event_id=event.id,
+            delivery_id=delivery_id,
+            due_at=due_at,
+            topic=event.topic,
+            type=event.type,
+            source=event.source,
+            subject=event.subject,
+            dataschema=event.dataschema,
+            payload=event.data,
+            scheduled_at=at,
+        )
+    )
+
+
+def publish_due(
+    uow: UnitOfWork, *, at: datetime | None = None, limit: int = SCHEDULE_BATCH
+) -> list[str]:
+    """Publish the held events whose time has come, oldest first; returns their event ids.
+
+    The rows are locked (``SKIP LOCKED``: two workers never take the same row) and marked
+    published in the transaction that writes them to the outbox, so each is published once,
+    whatever crashes; the event keeps the id it was given when held, so a consumer's inbox
+    would also recognise it.
+    """
+    at = at or now()
+    s = orm.scheduled_events
+    due = uow.execute(
+        sa.select(s)
+        .where(s.c.published_at.is_(None), s.c.due_at <= at)
+        .order_by(s.c.due_at, s.c.seq)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for row in due:
+        uow.publish(
+            Event(
+                topic=row.topic,
+                type=row.type,
+                source=row.source,
+                subject=row.subject,
+                data=row.payload,
+                dataschema=row.dataschema,
+                id=str(row.event_id),
+            )
+        )
+    if due:
+        uow.execute(
+            sa.update(s).where(s.c.seq.in_([row.seq for row in due])).values(published_at=at)
+        )
+    return [str(row.event_id) for row in due]
+
+
+def next_due(uow: UnitOfWork) -> datetime | None:
+    """When the earliest held event is due (None: nothing held)."""
+    s = orm.scheduled_events
+    return uow.execute(
+        sa.select(sa.func.min(s.c.due_at)).where(s.c.published_at.is_(None))
+    ).scalar_one_or_none()
+
+
+def _held_until(uow: UnitOfWork, delivery_id: str) -> datetime | None:
+    """The time a delivery's own event is still held until (None: already published)."""
+    s = orm.scheduled_events
+    # FOR UPDATE waits for a worker publishing it right now; afterwards it reads as published.
+    return uow.execute(
+        sa.select(s.c.due_at)
+        .where(s.c.delivery_id == delivery_id, s.c.type == DISPATCHED, s.c.published_at.is_(None))
+        .with_for_update()
+    ).scalar_one_or_none()
 
 
 def document_package(
@@ -809,10 +893,16 @@ def recall(
             actor=actor,
             reason=reason,
         )
-        # Same lane and key as the delivery: the notice cannot overtake what it recalls.
-        uow.publish(
-            Event.of(LANE_TOPICS[Lane(target.lane)], NOTICE, SERVICE, target.receiver_code, payload)
+        # Same lane and key as the delivery: the notice cannot overtake what it recalls; a
+        # delivery still held for its time gets its notice held until then too, just after it.
+        event = Event.of(
+            LANE_TOPICS[Lane(target.lane)], NOTICE, SERVICE, target.receiver_code, payload
         )
+        held_until = _held_until(uow, str(target.id))
+        if held_until is not None:
+            schedule_event(uow, event, str(target.id), held_until, at)
+        else:
+            uow.publish(event)
         notified += 1
     return notified
 
