@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from asn1crypto import cms
+from asn1crypto import cms, core
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
@@ -57,6 +57,7 @@ from services.identifiers.domain.codes import AgencyCode, InvalidAgencyCode
 from services.signing.adapters import pdf_speedups
 from services.signing.adapters.sample_document import DATE_FIELD, NUMBER_FIELD
 from services.verification.adapters import speedups
+from services.verification.adapters.revisions import Outcome, RevisionReviewer, UpdateReview
 from services.verification.adapters.truststore import TrustStore
 from services.verification.domain.model import (
     CertificateInfo,
@@ -265,7 +266,8 @@ def claimed_timestamp_time(signer_info: cms.SignerInfo) -> datetime | None:
     verified by pyHanko, and a token that does not verify fails the signature.
     """
     unsigned = signer_info["unsigned_attrs"]
-    if not unsigned or unsigned.native is None:
+    # Not ``.native``: that would decode every unsigned attribute, the whole token included.
+    if isinstance(unsigned, core.Void) or len(unsigned) == 0:
         return None
     for attribute in unsigned:
         if attribute["type"].native != "signature_time_stamp_token":
@@ -382,7 +384,24 @@ def _trust_sub_indication(indication: Any) -> SubIndication:
     return _PYHANKO_TO_SUB.get(indication.name, SubIndication.CHAIN_CONSTRAINTS_FAILURE)
 
 
-def _modification_checks(status: Any) -> list[Check]:
+def _own_review(reviewer: RevisionReviewer, sig: EmbeddedPdfSignature) -> UpdateReview | None:
+    """Our review of the updates after ``sig`` when it decides; None: pyHanko's analysis runs.
+
+    Field locks (/Lock, FieldMDP) restrict later changes field by field: pyHanko judges those.
+    """
+    if sig.fieldmdp is not None or "/Lock" in sig.sig_field:
+        return None
+    review = reviewer.review_after(sig.signed_revision)
+    if review.outcome is Outcome.UNRECOGNISED:
+        logger.debug("pyHanko reviews %s: %s", sig.field_name, review.reason)
+        return None
+    return review
+
+
+def _modification_checks(
+    status: Any, review: UpdateReview | None, docmdp: Any
+) -> list[Check]:
+    """Coverage and modification checks, from our review or else from pyHanko's analysis."""
     checks: list[Check] = []
     coverage = status.coverage
     if coverage not in (SignatureCoverageLevel.ENTIRE_REVISION, SignatureCoverageLevel.ENTIRE_FILE):
@@ -394,8 +413,22 @@ def _modification_checks(status: Any) -> list[Check]:
         )
     else:
         checks.append(Check.passed("coverage", str(coverage.name)))
-    level = status.modification_level
-    if status.docmdp_ok is False or level is None or level > ModificationLevel.FORM_FILLING:
+    if review is not None and review.outcome is Outcome.DISALLOWED:
+        checks.append(
+            Check.failed(
+                "modifications", SubIndication.DISALLOWED_MODIFICATION,
+                f"{review.reason}; only form filling of the number/date fields, later "
+                "signatures and LTA updates are allowed",
+            )
+        )
+        return checks
+    if review is not None:
+        level = review.level
+        # pyHanko's rule (summarise_integrity_info): a level above the DocMDP permission fails.
+        docmdp_ok = docmdp is None or level.value <= docmdp.value
+    else:
+        level, docmdp_ok = status.modification_level, status.docmdp_ok
+    if docmdp_ok is False or level is None or level > ModificationLevel.FORM_FILLING:
         checks.append(
             Check.failed(
                 "modifications", SubIndication.DISALLOWED_MODIFICATION,
@@ -527,6 +560,8 @@ class PdfVerifier:
         ]
         # Timestamps are judged now; one context serves all of this document's tokens.
         now_context = self._context(material, embedded, None)
+        # One review of each incremental update, shared by the signatures it follows.
+        reviewer = RevisionReviewer(reader, self.policy.allowed_fill_fields)
         results: list[SignatureResult] = []
         for sig in embedded_signatures:
             if _is_doc_timestamp(sig):
@@ -534,7 +569,8 @@ class PdfVerifier:
             else:
                 results.append(
                     await self._signature(
-                        reader, sig, material, embedded, now_context, document_timestamps
+                        reader, sig, material, embedded, now_context, document_timestamps,
+                        reviewer,
                     )
                 )
         facts = [
@@ -553,7 +589,11 @@ class PdfVerifier:
         certificate = None
         try:
             certificate = certificate_info(sig.signer_cert)
-            status = await async_validate_pdf_timestamp(sig, validation_context=context)
+            # The difference analysis after a document timestamp is never consulted here:
+            # changes after it are judged through the signatures it follows.
+            status = await async_validate_pdf_timestamp(
+                sig, validation_context=context, skip_diff=True
+            )
             time = _vietnam(status.timestamp)
             checks.extend(_integrity_checks(status))
             if status.intact and status.valid:
@@ -580,6 +620,7 @@ class PdfVerifier:
         embedded: _Embedded,
         ts_context: ValidationContext,
         document_timestamps: Sequence[tuple[int, EmbeddedPdfSignature]],
+        reviewer: RevisionReviewer,
     ) -> SignatureResult:
         checks: list[Check] = []
         certificate = None
@@ -603,8 +644,10 @@ class PdfVerifier:
             moment = claimed_timestamp_time(sig.signer_info)
             claimed = sig.self_reported_timestamp
             context = self._context(material, embedded, moment)
+            review = _own_review(reviewer, sig)
             status = await async_validate_pdf_signature(
-                sig, signer_validation_context=context, ts_validation_context=ts_context
+                sig, signer_validation_context=context, ts_validation_context=ts_context,
+                skip_diff=review is not None,
             )
             checks.extend(_integrity_checks(status))
             ts_status = status.timestamp_validity
@@ -626,9 +669,15 @@ class PdfVerifier:
                 checks.append(validity)
             elif status.intact and status.valid:
                 checks.append(_trust_check(status, "signer certificate"))
-            checks.extend(_modification_checks(status))
-            problems = field_changes_after(
-                reader, sig.signed_revision, self.policy.allowed_fill_fields
+            checks.extend(_modification_checks(status, review, sig.docmdp_level))
+            # An ALLOWED review already proves it: only the whitelisted fields' value and
+            # appearance changed, no field was added (but signatures), moved or removed.
+            problems = (
+                []
+                if review is not None and review.outcome is Outcome.ALLOWED
+                else field_changes_after(
+                    reader, sig.signed_revision, self.policy.allowed_fill_fields
+                )
             )
             if problems:
                 checks.append(
