@@ -28,6 +28,7 @@ from gateway.deps import CurrentPrincipal, call_service, gateway, require, scope
 from gateway.routes.auth import AGENCY_CODE_PATTERN
 from gateway.routes.documents import DATE_PATTERN, DocId, _path, document_json, visible_document
 from gateway.routes.text import PRINTABLE
+from services.chassis.timeutil import VIETNAM, now
 
 UPLOAD_PATH = "/v1/documents"
 KIND_PATTERN = "^(" + "|".join(issuing.DOWNLOAD_KINDS) + ")$"
@@ -220,13 +221,19 @@ def issuing_router() -> APIRouter:
         head = await file.read(len(issuing.PDF_MAGIC))
         if head != issuing.PDF_MAGIC:
             raise problems.invalid("the file is not a PDF (it does not start with %PDF-)", "file")
-        record = await call_service(
-            request,
-            who,
-            "registry",
-            "RegisterOutgoing",
-            rpb.RegisterOutgoingRequest(document=new.record(agency_code), actor=who.username),
-        )
+        try:
+            record = await call_service(
+                request,
+                who,
+                "registry",
+                "RegisterOutgoing",
+                rpb.RegisterOutgoingRequest(document=new.record(agency_code), actor=who.username),
+            )
+        except problems.Problem as problem:
+            # The registry names fields of its Document; here they are in the document part.
+            if problem.field and problem.status == 422:
+                problem.field = "document." + problem.field.removeprefix("document.")
+            raise
         try:
             stored = await run_in_threadpool(
                 issuing.put_file,
@@ -285,8 +292,9 @@ def issuing_router() -> APIRouter:
     @router.post("/v1/documents/{document_id}/signatures/person")
     async def sign_as_person(document_id: DocId, who: Signer, request: Request) -> dict[str, Any]:
         """The lãnh đạo signs the newest version with their own key → ``person_signed``."""
-        key_id = await run_in_threadpool(_signing_key_of, request, who)
+        # The record first: for another agency's document the answer is 404 whatever the key.
         document = await visible_document(request, who, document_id)
+        key_id = await run_in_threadpool(_signing_key_of, request, who)
         header = spb.SignHeader(step=spb.PERSON, key_id_hex=key_id, requested_by=who.username)
         return await _step(request, who, document, header, "person_signed")
 
@@ -315,7 +323,11 @@ def issuing_router() -> APIRouter:
                 "registry",
                 "AssignNumber",
                 rpb.AssignNumberRequest(
-                    id=document_id, issue_date=body.issue_date or "", actor=who.username
+                    id=document_id,
+                    # The date of signing and issuing is today's in Vietnam unless the clerk
+                    # gives another (NĐ 30/2020/NĐ-CP Phụ lục I: ngày, tháng, năm ban hành).
+                    issue_date=body.issue_date or now().astimezone(VIETNAM).date().isoformat(),
+                    actor=who.username,
                 ),
             )
         place = body.place or gateway(request).settings.place_name

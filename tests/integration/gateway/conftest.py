@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import httpx
@@ -95,6 +96,31 @@ def gateway_distribution(
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def gateway_signing(infra_env: dict[str, str]) -> Iterator[ServiceContainer]:
+    """The real signing service over the profile's SoftHSM token with the dev PKI's keys."""
+    from services.certificates.devpki import ensure_dev_pki
+    from services.signing.adapters.hsm import process_hsm
+    from services.signing.entrypoints.grpc import SigningService
+
+    upgrade("signing")
+    var_dir = infra_env["LT_VAR_DIR"]
+    ensure_dev_pki(process_hsm(), Path(var_dir))
+    previous = {"LT_VAR_DIR": os.environ.get("LT_VAR_DIR")}
+    os.environ["LT_VAR_DIR"] = var_dir  # the dev PKI lives in the profile's directory
+    try:
+        container = ServiceContainer(SigningService, address="127.0.0.1:0", run_relay=False)
+        container.start()
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    yield container
+    container.stop(grace=1)
 
 
 @pytest.fixture(scope="session")
@@ -188,7 +214,9 @@ def gateway_settings(**overrides: str) -> GatewaySettings:
 
 
 def accounts_service(engine: sa.Engine, clients: ServiceClients) -> AccountService:
-    return AccountService(AccountStore(engine), gateway_settings(), clients.agency_is_registered)
+    return AccountService(
+        AccountStore(engine), gateway_settings(), clients.agency_is_registered, clients.signing_keys
+    )
 
 
 @pytest.fixture(scope="session")
@@ -196,6 +224,7 @@ def gateway_clients(
     identifiers_container: ServiceContainer,
     gateway_registry: ServiceContainer,
     gateway_distribution: ServiceContainer,
+    gateway_signing: ServiceContainer,
 ) -> ServiceClients:
     return ServiceClients(
         10.0,
@@ -204,6 +233,7 @@ def gateway_clients(
             "registry": f"127.0.0.1:{gateway_registry.port}",
             "verification": "127.0.0.1:1",  # not started here: its routes answer 503
             "distribution": f"127.0.0.1:{gateway_distribution.port}",
+            "signing": f"127.0.0.1:{gateway_signing.port}",
         },
     )
 

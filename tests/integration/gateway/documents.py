@@ -1,8 +1,11 @@
-"""Registry documents the gateway tests read and change (registered straight at the service)."""
+"""Registry documents the gateway tests read and change: registered straight at the service, or
+uploaded as drafts through the gateway."""
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
 import uuid
 
 from lienthong.registry.v1 import registry_pb2 as pb
@@ -39,3 +42,37 @@ def outgoing(registry, agency: str) -> pb.Document:  # type: ignore[no-untyped-d
             actor="văn thư",
         )
     )
+
+
+@functools.cache
+def sample_pdf() -> bytes:
+    """The signing service's sample draft: it has the number and date fields to fill in."""
+    from services.certificates.devpki import DEV_PERSON
+    from services.signing.adapters.sample_document import default_content, generate_sample
+
+    return generate_sample(default_content(DEV_PERSON))[0]
+
+
+def draft_form(subject: str, agency_code: str | None = None) -> dict[str, str]:
+    """The ``document`` part of POST /v1/documents."""
+    metadata: dict[str, object] = {
+        "document_type": "quyet_dinh",
+        "subject": subject,
+        "signer": {"title": "GIÁM ĐỐC", "full_name": "Nguyễn Thị Hương Giang"},
+        "receivers": [{"name": "Các sở, ban, ngành tỉnh"}],
+    }
+    if agency_code:
+        metadata["agency_code"] = agency_code
+    return {"document": json.dumps(metadata, ensure_ascii=False)}
+
+
+def upload_draft(http, token: str, subject: str, agency_code: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    """A draft with the sample PDF, uploaded through the gateway; its record id."""
+    response = http.post(
+        "/v1/documents",
+        data=draft_form(subject, agency_code),
+        files={"file": ("Dự thảo.pdf", sample_pdf(), "application/pdf")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from services.distribution.adapters.sample_packages import make_package
+from services.distribution.edxml.model import Attachment
 from tests.integration.gateway.conftest import World, auth
-from tests.integration.gateway.documents import incoming
+from tests.integration.gateway.documents import draft_form, incoming, sample_pdf, upload_draft
 
 # Routes with no agency-owned data, and why.
 SHARED: dict[tuple[str, str], str] = {
@@ -41,6 +42,8 @@ class Attempt:
     params: dict[str, Any] | None = None
     json: dict[str, Any] | None = None
     content: bytes | None = None  # sent as application/octet-stream
+    form: dict[str, str] | None = None  # multipart/form-data with ``files``
+    files: dict[str, tuple[str, bytes, str]] | None = None
 
     def send(self, http, headers: dict[str, str]):  # type: ignore[no-untyped-def]
         if self.content is not None:
@@ -51,6 +54,8 @@ class Attempt:
             params=self.params,
             json=self.json,
             content=self.content,
+            data=self.form,
+            files=self.files,
             headers=headers,
         )
 
@@ -59,6 +64,11 @@ class Attempt:
 STATE_DEPENDENT = {
     "/v1/inbox/{delivery_id}/return",
     "/v1/inbox/{delivery_id}/recall-answer",
+    # The province admin has no personal key, agency B no organisation key in the dev PKI,
+    # and an unsealed document is not sent: refusals of state, after the scope check passed.
+    "/v1/documents/{document_id}/signatures/person",
+    "/v1/documents/{document_id}/signatures/organisation",
+    "/v1/documents/{document_id}/send",
 }
 
 
@@ -92,7 +102,19 @@ def targets(http, world: World, tokens, registry_stub) -> dict[str, Any]:
     to_b = _dispatch(
         http,
         tokens["p.admin"],
-        make_package(world.province, [world.agency_b], subject=secret_subject),
+        make_package(
+            world.province,
+            [world.agency_b],
+            subject=secret_subject,
+            attachments=(
+                Attachment(
+                    content_id="vanban",
+                    name="Văn bản.pdf",
+                    content_type="application/pdf",
+                    data=sample_pdf(),
+                ),
+            ),
+        ),
         world.agency_b,
     )
     by_b = _dispatch(
@@ -102,12 +124,14 @@ def targets(http, world: World, tokens, registry_stub) -> dict[str, Any]:
         world.province,
     )
     document = incoming(registry_stub, world.agency_b, world.agency_a)
+    draft = upload_draft(http, tokens["b.clerk"], secret_subject)
     users = http.get(
         "/v1/users", params={"agency_code": world.agency_b}, headers=auth(tokens["p.admin"])
     ).json()
     b_user = next(u for u in users if u["username"] == world.users["b.officer"])
     return {
         "doc": document.id,
+        "draft": draft,
         "subject": document.subject,
         "user": b_user["id"],
         "username": b_user["username"],
@@ -122,6 +146,7 @@ def attempts(world: World, t: dict[str, Any]) -> list[Attempt]:
     """In an order the positive control can replay: accepted before assigned."""
     b = world.agency_b
     doc, user, d, dispatch = t["doc"], t["user"], t["delivery"], t["dispatch"]
+    draft = t["draft"]
     period = {"date_from": "2026-11-01", "date_to": "2026-11-30"}
     return [
         Attempt("GET", "/v1/documents", "/v1/documents", {"agency_code": b}),
@@ -138,6 +163,41 @@ def attempts(world: World, t: dict[str, Any]) -> list[Attempt]:
             "/v1/documents/{document_id}/assignments",
             f"/v1/documents/{doc}/assignments",
             json={"assignees": [{"assignee_id": "phong-kh", "role": "lead"}]},
+        ),
+        Attempt(
+            "POST",
+            "/v1/documents",
+            "/v1/documents",
+            form=draft_form(f"Dự thảo của cơ quan B {uuid.uuid4().hex[:6]}", b),
+            files={"file": ("du-thao.pdf", sample_pdf(), "application/pdf")},
+        ),
+        Attempt("GET", "/v1/documents/{document_id}/files", f"/v1/documents/{draft}/files"),
+        Attempt(
+            "GET",
+            "/v1/documents/{document_id}/files/{kind}",
+            f"/v1/documents/{draft}/files/original",
+        ),
+        Attempt(
+            "POST",
+            "/v1/documents/{document_id}/signatures/person",
+            f"/v1/documents/{draft}/signatures/person",
+        ),
+        Attempt(
+            "POST",
+            "/v1/documents/{document_id}/number",
+            f"/v1/documents/{draft}/number",
+            json={"place": "Thử Cổng"},
+        ),
+        Attempt(
+            "POST",
+            "/v1/documents/{document_id}/signatures/organisation",
+            f"/v1/documents/{draft}/signatures/organisation",
+        ),
+        Attempt(
+            "POST",
+            "/v1/documents/{document_id}/send",
+            f"/v1/documents/{draft}/send",
+            json={"receivers": [world.province]},
         ),
         Attempt("GET", "/v1/statistics", "/v1/statistics", {**period, "agency_code": b}),
         Attempt(
@@ -164,6 +224,7 @@ def attempts(world: World, t: dict[str, Any]) -> list[Attempt]:
         Attempt("GET", "/v1/inbox", "/v1/inbox", {"agency_code": b}),
         Attempt("GET", "/v1/inbox/{delivery_id}", f"/v1/inbox/{d}"),
         Attempt("GET", "/v1/inbox/{delivery_id}/package", f"/v1/inbox/{d}/package"),
+        Attempt("GET", "/v1/inbox/{delivery_id}/file", f"/v1/inbox/{d}/file"),
         Attempt("POST", "/v1/inbox/{delivery_id}/accept", f"/v1/inbox/{d}/accept", json={}),
         Attempt(
             "POST",
