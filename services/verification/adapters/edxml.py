@@ -6,21 +6,30 @@ value (SIG_CRYPTO_FAILURE), the signer's certificate chain to the trust store wi
 (NO_CERTIFICATE_CHAIN_FOUND, REVOKED, EXPIRED...), and whether the certificate's agency code is
 the package's sender (``From/OrganId``). SHA-1 packages from old peers pass with a WARN check.
 Attachments are opened behind the codec's zip-bomb guard; a bomb fails the package.
+
+Every PDF attachment (a PDF content type or ``%PDF-`` in its first KiB) is verified with the
+PDF engine, with the package's sender (``From/OrganId``, or the given sender) as the sender
+its signers must belong to. Each attachment's report is listed with its file name, and one
+check per attachment folds its verdict into the package's: the package is only as good as the
+worst of its signature and its attachments. Sizes are bounded by the codec (per attachment and
+in total) and by the engine's document limit; at most :data:`MAX_PDF_ATTACHMENTS` are verified.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as cv_errors
 
+from services.chassis.errors import ServiceError
 from services.distribution.edxml import dsig
 from services.distribution.edxml.errors import EdxmlError, PackageTooLarge, ZipBomb
-from services.distribution.edxml.model import DocumentPackage, StatusPackage
+from services.distribution.edxml.model import Attachment, DocumentPackage, StatusPackage
 from services.distribution.edxml.parse import DEFAULT_LIMITS, ParseLimits, parse
 from services.identifiers.domain.codes import AgencyCode, InvalidAgencyCode
 from services.verification.adapters.pdf import (
@@ -32,6 +41,7 @@ from services.verification.adapters.pdf import (
     role_of,
 )
 from services.verification.domain.model import (
+    AttachmentReport,
     Check,
     DocumentReport,
     SignatureResult,
@@ -40,6 +50,65 @@ from services.verification.domain.model import (
     TimeSource,
 )
 from services.verification.domain.rules import combine, document_verdict, summaries
+
+#: Verifies one PDF attachment for a sender (None: the signers' own agency).
+PdfCheck = Callable[[bytes, str | None], DocumentReport]
+
+#: More PDFs than any real package carries; past it the package is refused, not half-checked.
+MAX_PDF_ATTACHMENTS = 32
+_PDF_CONTENT_TYPES = frozenset({"application/pdf", "application/x-pdf", "application/acrobat"})
+_PDF_HEADER_WINDOW = 1024
+
+
+def is_pdf(attachment: Attachment) -> bool:
+    """A PDF by its declared content type or by the ``%PDF-`` header (within the first KiB)."""
+    content_type = (attachment.content_type or "").split(";")[0].strip().lower()
+    return content_type in _PDF_CONTENT_TYPES or b"%PDF-" in attachment.data[:_PDF_HEADER_WINDOW]
+
+
+def _attachment_name(attachment: Attachment, position: int) -> str:
+    return attachment.name or attachment.content_id or f"Attachment[{position}]"
+
+
+def _verify_attachments(
+    package: DocumentPackage, sender: str | None, verify_pdf: PdfCheck
+) -> tuple[list[AttachmentReport], list[Check]]:
+    """Reports of the package's PDF attachments and one check per attachment."""
+    pdfs = [
+        (position, attachment)
+        for position, attachment in enumerate(package.attachments, start=1)
+        if attachment.undecoded is None and is_pdf(attachment)
+    ]
+    if len(pdfs) > MAX_PDF_ATTACHMENTS:
+        return [], [
+            Check.failed(
+                "attachments", SubIndication.FORMAT_FAILURE,
+                f"{len(pdfs)} PDF attachments, more than the limit {MAX_PDF_ATTACHMENTS}",
+            )
+        ]
+    reports: list[AttachmentReport] = []
+    checks: list[Check] = []
+    for position, attachment in pdfs:
+        name = _attachment_name(attachment, position)
+        check_name = f"attachment {name}"
+        try:
+            report = verify_pdf(attachment.data, sender)
+        except ServiceError as exc:  # over the engine's size limit
+            checks.append(
+                Check.failed(check_name, SubIndication.FORMAT_FAILURE, f"{name}: {exc.reason}")
+            )
+            continue
+        reports.append(
+            AttachmentReport(name, attachment.content_id, attachment.content_type, report)
+        )
+        verdict = report.verdict
+        if verdict.sub_indication is None:
+            checks.append(Check.passed(check_name, f"{name}: {verdict.indication}"))
+        else:
+            checks.append(
+                Check.failed(check_name, verdict.sub_indication, f"{name}: {verdict.reason}")
+            )
+    return reports, checks
 
 
 def _sender_of(package: DocumentPackage | StatusPackage) -> str | None:
@@ -82,8 +151,10 @@ def verify_edxml(
     *,
     sender: str | None = None,
     limits: ParseLimits = DEFAULT_LIMITS,
+    verify_pdf: PdfCheck | None = None,
 ) -> DocumentReport:
-    """Verify an edXML package's signature and signer; a verdict for any bytes."""
+    """Verify an edXML package's signature and signer, and with ``verify_pdf`` its PDF
+    attachments; a verdict for any bytes."""
     if len(data) > policy.max_document_bytes:
         raise DocumentTooLarge(
             f"{len(data)} bytes, the limit is {policy.max_document_bytes}", field="document"
@@ -91,8 +162,11 @@ def verify_edxml(
     checks: list[Check] = []
     signatures: list[SignatureResult] = []
     package_sender: str | None = None
+    package: DocumentPackage | None = None
     try:
         parsed = parse(data, limits=limits, inspect_zips=True)
+        if isinstance(parsed.package, DocumentPackage):
+            package = parsed.package
         package_sender = _sender_of(parsed.package)
         checks.append(Check.passed("package", "well-formed edXML package"))
         result = dsig.verify(data, limits=limits)
@@ -132,6 +206,12 @@ def verify_edxml(
                     )
                 else:
                     checks.append(Check.passed("sender", f"signed by the sender {expected}"))
+    attachments: list[AttachmentReport] = []
+    if package is not None and verify_pdf is not None:
+        attachments, attachment_checks = _verify_attachments(
+            package, _valid_code(sender or package_sender), verify_pdf
+        )
+        checks.extend(attachment_checks)
     verdict = document_verdict(signatures, checks)
     summary_vi, summary_en = summaries(verdict)
     return DocumentReport(
@@ -147,7 +227,19 @@ def verify_edxml(
         summary_vi=summary_vi,
         summary_en=summary_en,
         policy=policy.as_dict(),
+        attachments=tuple(attachments),
     )
+
+
+def _valid_code(code: str | None) -> str | None:
+    """The sender code the attachments' signers must belong to; a malformed one already
+    failed the package, and the attachments are then judged without it."""
+    if code is None:
+        return None
+    try:
+        return str(AgencyCode.parse(code, "sender"))
+    except InvalidAgencyCode:
+        return None
 
 
 async def _signature(

@@ -23,6 +23,7 @@ validated in full, with a fresh validation context that sees only its own embedd
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import hashlib
 import io
@@ -456,6 +457,12 @@ class PdfVerifier:
     @property
     def trust(self) -> TrustStore:
         return self._trust
+
+    def with_policy(self, policy: VerificationPolicy) -> PdfVerifier:
+        """The same engine and caches under another policy (edXML attachments)."""
+        twin = copy.copy(self)
+        twin.policy = policy
+        return twin
 
     def use_trust(self, trust: TrustStore) -> None:
         """Switch to another trust store (the API changed it); derived data is keyed by version."""

@@ -187,6 +187,19 @@ class SignatureResult:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentReport:
+    """One PDF attachment of an edXML package, verified with the PDF engine.
+
+    ``name`` is the package's AttachmentName (else its ContentId, else its position).
+    """
+
+    name: str
+    content_id: str | None
+    content_type: str | None
+    report: DocumentReport
+
+
+@dataclass(frozen=True, slots=True)
 class DocumentReport:
     """The verification report of one document (PDF or edXML package)."""
 
@@ -202,6 +215,8 @@ class DocumentReport:
     summary_vi: str = ""
     summary_en: str = ""
     policy: dict[str, Any] = field(default_factory=dict)
+    # edXML packages: the report of each PDF attachment (already folded into ``verdict``).
+    attachments: tuple[AttachmentReport, ...] = ()
 
     @property
     def indication(self) -> Indication:

@@ -60,6 +60,9 @@ def render_text(report: DocumentReport) -> str:
     for check in report.checks:
         if check.status is not CheckStatus.PASS:
             lines.append(f"  {check.status.upper()} {check.name}: {check.detail}")
+    for attachment in report.attachments:
+        lines.append(f"attachment {attachment.name}:")
+        lines.extend("    " + line for line in render_text(attachment.report).splitlines())
     return "\n".join(lines)
 
 

@@ -75,4 +75,13 @@ def report_to_pb(report: DocumentReport) -> pb.Report:
         summary_vi=report.summary_vi,
         summary_en=report.summary_en,
         json=report.to_json(indent=None),
+        attachments=[
+            pb.AttachmentReport(
+                name=attachment.name,
+                content_id=attachment.content_id or "",
+                content_type=attachment.content_type or "",
+                report=report_to_pb(attachment.report),
+            )
+            for attachment in report.attachments
+        ],
     )

@@ -8,6 +8,7 @@ limit or a malformed sender code raise (as chassis errors with the field named).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import datetime
 
@@ -51,7 +52,11 @@ class Verifier:
         return self.pdf.verify(data, sender=sender)
 
     def verify_edxml(self, data: bytes, *, sender: str | None = None) -> DocumentReport:
-        return verify_edxml(data, self.pdf.material(), self.policy, sender=sender)
+        attachments = self.pdf.with_policy(attachment_policy(self.policy))
+        return verify_edxml(
+            data, self.pdf.material(), self.policy, sender=sender,
+            verify_pdf=lambda pdf, code: attachments.verify(pdf, sender=code),
+        )
 
     def verify(self, data: bytes, *, sender: str | None = None) -> DocumentReport:
         kind = sniff(data)
@@ -60,6 +65,14 @@ class Verifier:
         if kind == "edxml":
             return self.verify_edxml(data, sender=sender)
         return unreadable_report(data, self.trust.version, "neither a PDF nor an XML package")
+
+
+def attachment_policy(policy: VerificationPolicy) -> VerificationPolicy:
+    """The policy for PDFs attached to an edXML package: the agency's signature is required,
+    the person's is not — annexes sent with the main document and digitised copies carry the
+    agency signature alone (NĐ 30/2020/NĐ-CP Phụ lục I; QĐ 29/2021/QĐ-UBND Điện Biên Điều
+    10.5); when a person did sign, order and agency are checked as for any document."""
+    return dataclasses.replace(policy, require_person=False)
 
 
 def unreadable_report(data: bytes, trust_version: str, reason: str) -> DocumentReport:

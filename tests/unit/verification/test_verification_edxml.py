@@ -112,3 +112,148 @@ def test_sniffing(data: bytes, kind: str | None) -> None:
 def test_neither_pdf_nor_xml_is_a_format_failure(engine: Verifier) -> None:
     report = engine.verify(b"\x00\x01binary")
     assert (report.kind, report.sub_indication) == ("unknown", SubIndication.FORMAT_FAILURE)
+
+
+# -- PDF attachments ---------------------------------------------------------------------------
+
+_EDXML_NS = b"http://www.mic.gov.vn/TBT/QCVN_102_2016"
+
+
+def with_attachments(package: bytes, attachments: list[tuple[str, str, bytes]]) -> bytes:
+    """``package`` with its AttachmentEncoded replaced by (name, content type, data) items."""
+    start = package.index(b"<AttachmentEncoded>")
+    end = package.index(b"</AttachmentEncoded>") + len(b"</AttachmentEncoded>")
+    items = b"".join(
+        b"<Attachment><ContentId>cid:%d</ContentId><AttachmentName>%s</AttachmentName>"
+        b"<Description>%s</Description><ContentType>%s</ContentType>"
+        b'<edXML:ContentTransferEncoded xmlns:edXML="%s">%s</edXML:ContentTransferEncoded>'
+        b"</Attachment>"
+        % (index, name.encode(), name.encode(), content_type.encode(), _EDXML_NS,
+           base64.b64encode(data))
+        for index, (name, content_type, data) in enumerate(attachments, start=900)
+    )
+    encoded = b"<AttachmentEncoded>" + items + b"</AttachmentEncoded>"
+    return package[:start] + encoded + package[end:]
+
+
+@pytest.fixture(scope="module")
+def main_pdf(pki: corpus.SoftPki) -> bytes:
+    return corpus.issued(pki, level="B-T")
+
+
+@pytest.fixture(scope="module")
+def annex_pdf(pki: corpus.SoftPki) -> bytes:
+    """An annex: the agency's signature alone."""
+    return corpus.sign(corpus.base_document(), pki, "organisation", "chu_ky_co_quan", level="B-T")
+
+
+def test_pdf_attachments_are_verified_and_listed(
+    engine: Verifier, pki: corpus.SoftPki, package: bytes, main_pdf: bytes, annex_pdf: bytes
+) -> None:
+    signed = corpus.signed_edxml(pki, with_attachments(package, [
+        ("quyet-dinh.pdf", "application/pdf", main_pdf),
+        ("phu-luc.pdf", "application/octet-stream", annex_pdf),  # sniffed by its %PDF header
+        ("ghi-chu.txt", "text/plain", b"not a PDF"),
+    ]))
+    report = engine.verify(signed)
+    assert report.indication is Indication.TOTAL_PASSED, report.verdict
+    assert [a.name for a in report.attachments] == ["quyet-dinh.pdf", "phu-luc.pdf"]
+    assert all(a.report.kind == "pdf" and a.report.verdict.passed for a in report.attachments)
+    assert all(a.report.sender == corpus.AGENCY.code for a in report.attachments)
+    names = {check.name for check in report.checks}
+    assert {"attachment quyet-dinh.pdf", "attachment phu-luc.pdf"} <= names
+    assert '"attachments": [' in report.to_json()
+
+
+def test_a_tampered_attachment_fails_the_package(
+    engine: Verifier, pki: corpus.SoftPki, package: bytes, main_pdf: bytes
+) -> None:
+    shadowed = corpus.shadow_replace(main_pdf)
+    signed = corpus.signed_edxml(pki, with_attachments(package, [
+        ("quyet-dinh.pdf", "application/pdf", shadowed),
+    ]))
+    report = engine.verify(signed)
+    assert report.signatures[0].verdict.passed  # the package signature itself holds
+    assert (report.indication, report.sub_indication) == (
+        FAILED, SubIndication.DISALLOWED_MODIFICATION,
+    )
+    assert "quyet-dinh.pdf" in report.verdict.reason
+    assert report.attachments[0].report.sub_indication is SubIndication.DISALLOWED_MODIFICATION
+
+
+def test_attachment_signed_by_another_agency_is_not_of_the_sender(
+    engine: Verifier, pki: corpus.SoftPki, package: bytes
+) -> None:
+    foreign = corpus.sign(
+        corpus.base_document(), pki, "organisation-other-agency", "chu_ky_co_quan", level="B-T"
+    )
+    signed = corpus.signed_edxml(pki, with_attachments(package, [
+        ("phu-luc.pdf", "application/pdf", foreign),
+    ]))
+    report = engine.verify(signed)
+    assert (report.indication, report.sub_indication) == (
+        FAILED, SubIndication.SIGNER_NOT_OF_SENDER,
+    )
+
+
+def test_unsigned_or_broken_pdf_attachments_fail(
+    engine: Verifier, pki: corpus.SoftPki, package: bytes
+) -> None:
+    signed = corpus.signed_edxml(pki, with_attachments(package, [
+        ("trang.pdf", "application/pdf", corpus.base_document()),
+        ("hong.pdf", "application/pdf", b"%PDF-1.7\n garbage"),
+    ]))
+    report = engine.verify(signed)
+    assert report.indication is FAILED
+    by_name = {a.name: a.report for a in report.attachments}
+    assert by_name["trang.pdf"].sub_indication is SubIndication.SIGNATURE_MISSING
+    assert by_name["hong.pdf"].sub_indication is SubIndication.FORMAT_FAILURE
+
+
+def test_attachment_over_the_engine_limit_is_a_clean_failure(
+    pki: corpus.SoftPki, package: bytes, main_pdf: bytes
+) -> None:
+    from services.verification.adapters.edxml import verify_edxml
+    from services.verification.adapters.pdf import PdfVerifier, VerificationPolicy
+
+    small = PdfVerifier(pki.trust_store(), VerificationPolicy(max_document_bytes=10_000))
+    signed = corpus.signed_edxml(pki, with_attachments(package, [
+        ("lon.pdf", "application/pdf", main_pdf),
+    ]))
+    report = verify_edxml(
+        signed, small.material(), VerificationPolicy(), verify_pdf=lambda data, code: small.verify(
+            data, sender=code
+        ),
+    )
+    assert (report.indication, report.sub_indication) == (FAILED, SubIndication.FORMAT_FAILURE)
+    assert "lon.pdf" in report.verdict.reason and "limit" in report.verdict.reason
+    assert report.attachments == ()
+
+
+def test_too_many_pdf_attachments_are_refused(
+    engine: Verifier, pki: corpus.SoftPki, package: bytes, annex_pdf: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.verification.adapters import edxml
+
+    monkeypatch.setattr(edxml, "MAX_PDF_ATTACHMENTS", 1)
+    signed = corpus.signed_edxml(pki, with_attachments(package, [
+        ("a.pdf", "application/pdf", annex_pdf), ("b.pdf", "application/pdf", annex_pdf),
+    ]))
+    report = engine.verify(signed)
+    assert (report.indication, report.sub_indication) == (FAILED, SubIndication.FORMAT_FAILURE)
+    assert "more than the limit" in report.verdict.reason
+
+
+def test_attachment_reports_travel_in_the_protobuf(
+    engine: Verifier, pki: corpus.SoftPki, package: bytes, annex_pdf: bytes
+) -> None:
+    from services.verification.service_layer.messages import report_to_pb
+
+    signed = corpus.signed_edxml(pki, with_attachments(package, [
+        ("phu-luc.pdf", "application/pdf", annex_pdf),
+    ]))
+    message = report_to_pb(engine.verify(signed))
+    assert [a.name for a in message.attachments] == ["phu-luc.pdf"]
+    assert message.attachments[0].report.kind == "pdf"
+    assert message.attachments[0].report.indication == message.indication
