@@ -6,10 +6,19 @@ one, update a status, and sync the agency list. Production binds an SDK client o
 here; :class:`LocalAxisSimulator` is the in-memory axis that tests use (same contract, no
 network). Status packages sent to the axis carry the agency's XML-DSig (QĐ 28/2018 Điều 6:
 the exchanged packages are signed); the simulator can insist on it (``require_signed``).
+
+Recall, update and replace travel as document packages with ``BussinessDocType`` 1, 2 or 3.
+A recall carries the recalled document's own ``DocumentId`` (as the axis's sample
+``edoc_revocation.edxml`` does); an update or replacement names the earlier document in
+``Bussiness/ReplacementInfoList`` (else, an update keeping its ``DocumentId``, by that). The
+simulator plays the outside receiver's software: it records 13 on the earlier document and
+answers 15 at once, or 16 for the agencies in ``refuse_notices`` (code → reason) — except for
+the ``hub_agencies``, whose hub answers through ``update_status`` itself.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 import uuid
@@ -18,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.distribution.edxml import dsig
-from services.distribution.edxml.codes import StatusCode
+from services.distribution.edxml.codes import BussinessDocType, StatusCode
 from services.distribution.edxml.errors import EdxmlError
 from services.distribution.edxml.model import DocumentPackage, StatusPackage
 from services.distribution.edxml.parse import parse
@@ -37,6 +46,7 @@ class AxisDocument:
     status_code: str = ""  # the latest status its receiver gave
     statuses: tuple[str, ...] = ()  # every status, in the order given
     last_status_package: bytes = b""  # as received, signature included
+    notes: tuple[str, ...] = ()  # each status's Description (the reason of a 02 or 16)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +79,10 @@ class LocalAxisSimulator:
 
     known_agencies: dict[str, str] = field(default_factory=dict)
     require_signed: bool = False  # refuse status packages without a valid XML-DSig
+    refuse_notices: dict[str, str] = field(default_factory=dict)  # receiver → reason for 16
+    # Agencies served by a hub that answers for itself (update_status); the simulator plays
+    # the software of every other agency and answers recalls/updates for it.
+    hub_agencies: set[str] = field(default_factory=set)
     _documents: dict[str, AxisDocument] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -93,13 +107,48 @@ class LocalAxisSimulator:
             raise AxisError(f"package.To: not on the axis: {', '.join(unknown)}")
         ids = []
         digest = hashlib.sha256(package).hexdigest()
+        kind = _kind_of(parsed)
         with self._lock:
             for code in receivers:
                 # The axis is idempotent per (package, receiver), like the hub itself.
                 doc_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{digest}/{code}"))
+                notice = kind is not BussinessDocType.NEW and doc_id not in self._documents
+                if notice and code not in self.hub_agencies:
+                    self._answer_notice(parsed, sender, code, kind)
                 self._documents.setdefault(doc_id, AxisDocument(doc_id, sender, code, package))
                 ids.append(doc_id)
         return ids
+
+    def _answer_notice(
+        self, notice: DocumentPackage, sender: str, receiver: str, kind: BussinessDocType
+    ) -> None:
+        """The outside receiver's answer to a recall/update/replace: 13, then 15 or 16."""
+        trace = notice.trace_header_list
+        bussiness = trace.bussiness if trace else None
+        earlier_ids = {
+            info.document_id
+            for info in (bussiness.replacement_info_list if bussiness else ())
+            if info.document_id
+        }
+        if kind is BussinessDocType.RECALL or not earlier_ids:
+            earlier_ids = {notice.header.document_id}
+        answer = StatusCode.RECALL_REFUSED if receiver in self.refuse_notices else None
+        for doc_id, doc in list(self._documents.items()):
+            if doc.from_code != sender or doc.to_code != receiver:
+                continue
+            held = parse(doc.package).package
+            if not isinstance(held, DocumentPackage) or _kind_of(held) is not BussinessDocType.NEW:
+                continue
+            if held.header.document_id not in earlier_ids:
+                continue
+            codes = (StatusCode.RECALLED.value, (answer or StatusCode.RECALL_AGREED).value)
+            reason = self.refuse_notices.get(receiver, "")
+            self._documents[doc_id] = dataclasses.replace(
+                doc,
+                status_code=codes[-1],
+                statuses=(*doc.statuses, *codes),
+                notes=(*doc.notes, StatusCode.RECALLED.vietnamese, reason),
+            )
 
     def list_received(self, agency_code: str) -> list[AxisDocument]:
         with self._lock:
@@ -137,17 +186,25 @@ class LocalAxisSimulator:
                 header = parse(doc.package).package.header  # type: ignore[union-attr]
                 if doc.to_code == reporter and header.document_id == wanted:
                     code = StatusCode(parsed.status_code).value
-                    self._documents[doc_id] = AxisDocument(
-                        doc.id,
-                        doc.from_code,
-                        doc.to_code,
-                        doc.package,
-                        code,
-                        (*doc.statuses, code),
-                        status_package,
+                    self._documents[doc_id] = dataclasses.replace(
+                        doc,
+                        status_code=code,
+                        statuses=(*doc.statuses, code),
+                        last_status_package=status_package,
+                        notes=(*doc.notes, parsed.description or ""),
                     )
                     return
         raise AxisError(f"status_package.ResponseFor: no document {wanted} for {reporter}")
 
+    def notice_reason(self, receiver: str) -> str:
+        """Why ``receiver`` refuses recalls and updates (16), "" when it agrees (15)."""
+        return self.refuse_notices.get(receiver, "")
+
     def agencies(self) -> list[AxisAgency]:
         return [AxisAgency(code, name) for code, name in sorted(self.known_agencies.items())]
+
+
+def _kind_of(package: DocumentPackage) -> BussinessDocType:
+    trace = package.trace_header_list
+    kind = trace.bussiness.bussiness_doc_type if trace and trace.bussiness else None
+    return kind if kind is not None else BussinessDocType.NEW

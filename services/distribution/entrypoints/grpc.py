@@ -233,6 +233,12 @@ class DistributionService:
         self, request: pb.SendDocumentRequest, context: grpc.ServicerContext
     ) -> pb.SendResponse:
         """Build the package from the issued registry record, sign it, send it as Send does."""
+        supersedes_document_id = ""
+        if request.supersedes_dispatch_id:
+            with self.uow() as uow:
+                supersedes_document_id = use_cases.dispatch_document_id(
+                    uow, request.supersedes_dispatch_id, "supersedes_dispatch_id"
+                )
         package = use_cases.document_package(
             self.records,
             self.directory,
@@ -240,6 +246,7 @@ class DistributionService:
             request,
             type_names=self.type_names,
             authorize_agency=_scope("registry_id", hide=True),
+            supersedes_document_id=supersedes_document_id,
         )
         return self.Send(
             pb.SendRequest(
@@ -484,7 +491,14 @@ class DistributionService:
     def _on_lane(self, event: Event, uow: UnitOfWork | None) -> None:
         assert uow is not None
         if event.type == use_cases.NOTICE:
-            use_cases.receive_notice(uow, event.parse(pb.DeliveryNotice))  # type: ignore[arg-type]
+            notice = event.parse(pb.DeliveryNotice)
+            if self.axis is not None:
+                delivery = use_cases.axis_delivery(uow, self.axis, notice.delivery_id)  # type: ignore[attr-defined]
+                if delivery is not None:  # an outside receiver: the recall goes on the axis
+                    signer = self.axis_signer_for(delivery.sender_code)
+                    use_cases.recall_on_axis(uow, self.axis, delivery, notice, signer)  # type: ignore[arg-type]
+                    return
+            use_cases.receive_notice(uow, notice)  # type: ignore[arg-type]
             return
         dispatched = event.parse(pb.DeliveryDispatched)
         if dispatched.via_axis:  # type: ignore[attr-defined]

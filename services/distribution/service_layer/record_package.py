@@ -43,6 +43,7 @@ from services.distribution.edxml.model import (
     Organization,
     OtherInfo,
     PromulgationInfo,
+    ReplacementInfo,
     SignerInfo,
     TraceHeader,
     TraceHeaderList,
@@ -153,8 +154,13 @@ def package_from_record(
     kind: BussinessDocType,
     at: datetime,
     type_names: dict[str, str],
+    supersedes_document_id: str = "",
 ) -> DocumentPackage:
-    """The unsigned document package of ``record`` (sign it with ``edxml.dsig.sign``)."""
+    """The unsigned document package of ``record`` (sign it with ``edxml.dsig.sign``).
+
+    An update or replacement names the document it supersedes in ``ReplacementInfoList``
+    (with its receivers), so that peers on the national axis find the earlier copy.
+    """
     files = [main_file, *attachments]
     encoded = tuple(
         Attachment(
@@ -194,7 +200,17 @@ def package_from_record(
     trace = TraceHeaderList(
         trace_headers=(TraceHeader(organ_id=record.agency_code, timestamp=at),),
         bussiness=Bussiness(
-            bussiness_doc_type=kind, bussiness_doc_reason=kind.vietnamese, paper="0"
+            bussiness_doc_type=kind,
+            bussiness_doc_reason=kind.vietnamese,
+            paper="0",
+            replacement_info_list=(
+                ReplacementInfo(
+                    document_id=supersedes_document_id,
+                    organ_ids=tuple(r.code for r in parties.receivers),
+                ),
+            )
+            if supersedes_document_id
+            else (),
         ),
     )
     return DocumentPackage(

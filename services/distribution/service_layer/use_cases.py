@@ -51,7 +51,7 @@ from services.distribution.edxml.codes import BussinessDocType, Priority, Status
 from services.distribution.edxml.dsig import XmlSigner
 from services.distribution.edxml.dsig import sign as sign_package
 from services.distribution.edxml.errors import EdxmlError
-from services.distribution.edxml.model import DocumentPackage
+from services.distribution.edxml.model import Bussiness, DocumentPackage, TraceHeaderList
 from services.distribution.edxml.parse import parse
 from services.distribution.service_layer.ports import (
     Directory,
@@ -391,6 +391,7 @@ def document_package(
     type_names: dict[str, str],
     authorize_agency: Callable[[str], None] | None = None,
     at: datetime | None = None,
+    supersedes_document_id: str = "",
 ) -> bytes:
     """SendDocument's package: the issued record as edXML, signed with its agency's HSM key.
 
@@ -443,10 +444,23 @@ def document_package(
         kind=kind,
         at=at,
         type_names=type_names,
+        supersedes_document_id=supersedes_document_id if kind is not BussinessDocType.NEW else "",
     )
     return sign_package(
         build(package, include_signature=False), keys.signer_for(record.agency_code)
     )
+
+
+def dispatch_document_id(uow: UnitOfWork, dispatch_id: str, field: str) -> str:
+    """The DocumentId of the package a send carried (NOT_FOUND names ``field``)."""
+    found = uow.execute(
+        sa.select(orm.packages.c.document_id)
+        .join(orm.dispatches, orm.dispatches.c.package_sha256 == orm.packages.c.sha256)
+        .where(orm.dispatches.c.id == _uuid(dispatch_id, field))
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound("no such send", field=field)
+    return str(found)
 
 
 def _attachment_file(records: RecordSource, registry_id: str, index: int, attachment: Any) -> Any:
@@ -923,19 +937,142 @@ def import_from_axis(uow: UnitOfWork, directory: Directory, axis: Any, agency_co
     """Bring what the national axis holds for ``agency_code`` into the hub as deliveries.
 
     Each document goes the way of any other (lane, verification, inbox, 01); a document already
-    imported for this agency is skipped (same package, same receiver). Returns how many new
-    deliveries were created. Statuses of these deliveries go back to the axis
-    (:func:`status_for_axis`).
+    imported for this agency is skipped (same package, same receiver). A recall (1) recalls the
+    earlier import of that document, once; an update or replacement (2/3) supersedes the
+    earlier import it names (:func:`_axis_earlier_dispatch`), whose copy then awaits 15/16.
+    Returns how many new deliveries (and recalls) were made. Statuses of these deliveries go
+    back to the axis (:func:`status_for_axis`).
     """
     created = 0
     for document in axis.list_received(agency_code):
+        try:
+            package = read_package(document.package)
+        except InvalidArgument as error:
+            log.warning("unreadable package on the axis skipped", extra={"reason": str(error)})
+            continue
+        kind = _kind_of(package)
+        supersedes = ""
+        if kind is not BussinessDocType.NEW:
+            earlier = _axis_earlier_dispatch(uow, package, kind, agency_code)
+            if earlier is None:
+                log.warning(
+                    "axis notice for a document never imported",
+                    extra={"document": package.header.document_id, "agency": agency_code},
+                )
+                continue
+            if kind is BussinessDocType.RECALL:
+                if not earlier.frozen:
+                    bussiness = package.trace_header_list.bussiness  # type: ignore[union-attr]
+                    reason = (bussiness.bussiness_doc_reason if bussiness else None) or "Thu hồi"
+                    created += recall(uow, str(earlier.id), actor=AXIS_ACTOR, reason=reason)
+                continue
+            supersedes = str(earlier.id)
         result = send(
             uow,
             directory,
-            pb.SendRequest(package=document.package, receivers=[agency_code], actor=AXIS_ACTOR),
+            pb.SendRequest(
+                package=document.package,
+                receivers=[agency_code],
+                actor=AXIS_ACTOR,
+                supersedes_dispatch_id=supersedes,
+            ),
         )
         created += len(result.delivery_ids)
     return created
+
+
+def _axis_earlier_dispatch(
+    uow: UnitOfWork, package: DocumentPackage, kind: BussinessDocType, agency_code: str
+) -> Any:
+    """The import from the axis that a recall/update/replace package refers to, or None.
+
+    A recall carries the recalled document's ``DocumentId``; an update or replacement names
+    the earlier one in ``ReplacementInfoList`` (else an update keeps the ``DocumentId``).
+    """
+    bussiness = package.trace_header_list.bussiness if package.trace_header_list else None
+    earlier_ids = {
+        info.document_id
+        for info in (bussiness.replacement_info_list if bussiness else ())
+        if info.document_id
+    }
+    if kind is BussinessDocType.RECALL or not earlier_ids:
+        earlier_ids = {package.header.document_id or ""}
+    d, p = orm.dispatches, orm.packages
+    return uow.execute(
+        sa.select(d.c.id, d.c.frozen)
+        .join(p, p.c.sha256 == d.c.package_sha256)
+        .join(orm.deliveries, orm.deliveries.c.dispatch_id == d.c.id)
+        .where(
+            d.c.actor == AXIS_ACTOR,
+            d.c.sender_code == (package.header.from_.organ_id or ""),
+            p.c.document_id.in_(sorted(earlier_ids)),
+            p.c.kind == int(BussinessDocType.NEW),
+            orm.deliveries.c.receiver_code == agency_code,
+        )
+        .order_by(d.c.sent_at.desc())
+        .limit(1)
+    ).first()
+
+
+def axis_delivery(uow: UnitOfWork, axis: Any, delivery_id: str) -> Any:
+    """The sender's delivery if it went out through the axis (no inbox here), else None."""
+    landed = uow.execute(
+        sa.select(orm.inbox_entries.c.delivery_id).where(
+            orm.inbox_entries.c.delivery_id == delivery_id
+        )
+    ).first()
+    if landed is not None:
+        return None
+    row = uow.execute(sa.select(orm.deliveries).where(orm.deliveries.c.id == delivery_id)).first()
+    if row is None or row.receiver_code not in {agency.code for agency in axis.agencies()}:
+        return None
+    return row
+
+
+def notice_package(
+    original: bytes, kind: BussinessDocType, reason: str, signer: XmlSigner | None
+) -> bytes:
+    """The recall package of ``original`` for the axis: its header, BussinessDocType 1.
+
+    As the axis's sample ``edoc_revocation.edxml``: the recalled document's own header and
+    ``DocumentId``, no attachments; XML-signed with ``signer`` when one is given.
+    """
+    package = read_package(original)
+    trace = package.trace_header_list or TraceHeaderList()
+    bussiness = trace.bussiness or Bussiness()
+    trace = dataclasses.replace(
+        trace,
+        bussiness=dataclasses.replace(
+            bussiness, bussiness_doc_type=kind, bussiness_doc_reason=reason or kind.vietnamese
+        ),
+    )
+    recall_package = dataclasses.replace(
+        package, trace_header_list=trace, signature=None, attachments=(), manifest=()
+    )
+    unsigned = build(recall_package, include_signature=False)
+    return unsigned if signer is None else sign_package(unsigned, signer)
+
+
+def recall_on_axis(
+    uow: UnitOfWork, axis: Any, delivery: Any, notice: pb.DeliveryNotice, signer: XmlSigner | None
+) -> None:
+    """Send the recall of a delivery that went out through the axis, to the axis.
+
+    The outside receiver's 13 and 15/16 come back on the original document's statuses
+    (:func:`apply_axis_statuses`). An axis refusing it leaves the delivery as it is, with the
+    refusal in the log; an unreachable axis raises (the event is retried).
+    """
+    from services.distribution.adapters.national_axis import AxisError
+
+    content = package_of(uow, delivery.package_sha256)
+    recall_bytes = notice_package(content, BussinessDocType.RECALL, notice.reason, signer)
+    try:
+        axis.send(recall_bytes, [delivery.receiver_code])
+    except AxisError as error:
+        log.warning(
+            "the national axis refused a recall",
+            extra={"delivery": notice.delivery_id, "reason": str(error)},
+        )
 
 
 def forward_to_axis(uow: UnitOfWork, axis: Any, dispatched: pb.DeliveryDispatched) -> str:
@@ -1008,9 +1145,12 @@ def apply_axis_statuses(uow: UnitOfWork, axis: Any) -> int:
                 .select_from(orm.delivery_history)
                 .where(orm.delivery_history.c.delivery_id == delivery.id)
             ).scalar_one()
-            for code in document.statuses[known:]:
+            for index, code in enumerate(document.statuses[known:], start=known):
+                note = document.notes[index] if index < len(document.notes) else ""
+                if code in (StatusCode.REJECTED, StatusCode.RECALL_REFUSED) and not note:
+                    note = "trục liên thông quốc gia không nêu lý do"  # 02/16 need a reason
                 applied += _advance_sender_side(
-                    uow, str(delivery.id), code, actor=AXIS_ACTOR, note="", at=now()
+                    uow, str(delivery.id), code, actor=AXIS_ACTOR, note=note, at=now()
                 )
     return applied
 
