@@ -393,8 +393,9 @@ def ensure_dev_pki(hsm: Hsm, var_dir: Path | None = None) -> DevPki:
     """Create or load the dev PKI under ``var_dir/devpki`` (default ``$LT_VAR_DIR``).
 
     Idempotent: existing CA files, HSM keys and certificates are reused; a signer whose HSM
-    key is missing (token re-initialised) gets a new key and a new certificate; stale CRLs are
-    re-issued. Safe to call from several processes at once (file lock).
+    key is missing (token re-initialised) gets a new key and a new certificate; a token
+    certificate left by another dev PKI directory is replaced by this directory's; stale CRLs
+    are re-issued. Safe to call from several processes at once (file lock).
     """
     if var_dir is None:
         var_env = os.environ.get("LT_VAR_DIR", "")
@@ -439,6 +440,26 @@ def ensure_dev_pki(hsm: Hsm, var_dir: Path | None = None) -> DevPki:
     )
 
 
+def _restore_token_certificate(
+    hsm: Hsm, key_id: bytes, role: str, certificate: x509.Certificate
+) -> None:
+    """Put this directory's certificate back on the token if another one sits there.
+
+    One token may serve several dev PKI directories (a test that points ``LT_VAR_DIR``
+    elsewhere gets its own CAs and re-certifies the same keys). The signing service reads the
+    certificate from the token and the chain from the directory, so a foreign certificate makes
+    every signature "untrusted"; ensuring this directory's PKI makes the token agree with it
+    again.
+    """
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    try:
+        if hsm.certificate_der(key_id) == der:
+            return
+    except KeyNotFound:
+        pass
+    hsm.import_certificate(key_id, der, f"LiênThông DEV {role}")
+
+
 def _ensure_signer(
     hsm: Hsm,
     directory: Path,
@@ -462,6 +483,7 @@ def _ensure_signer(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         if cert_public == token_public and cert.issuer == intermediate.subject:
+            _restore_token_certificate(hsm, key_id, role, cert)
             return DevSigner(role=role, key_id=key_id, certificate=cert, certificate_path=cert_path)
     if role == EXPIRED_PERSON_ROLE:
         not_before, not_after = now - dt.timedelta(days=730), now - dt.timedelta(days=365)
