@@ -435,3 +435,19 @@ def test_service_clients_send_the_user_as_a_signed_lt_caller(
     )
     assert seen[1] == ()  # the gateway's own calls carry nobody
     caller.reset_key_cache()
+
+
+def test_the_document_part_may_be_typed_application_json(
+    client: TestClient, services: FakeServices
+) -> None:
+    """As curl sends it with -F 'document=…;type=application/json' (docs/gateway.md)."""
+    response = client.post(
+        "/v1/documents",
+        headers=CLERK,
+        files={
+            "document": (None, json.dumps(METADATA), "application/json"),
+            "file": ("du-thao.pdf", DRAFT[:1000], "application/pdf"),
+        },
+    )
+    assert response.status_code == 201, response.text
+    assert services.records[response.json()["id"]].subject == METADATA["subject"]
