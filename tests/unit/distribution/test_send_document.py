@@ -183,7 +183,9 @@ def token() -> SoftToken:
     return token
 
 
-def build_for(record: rpb.Document, token: SoftToken, **request: object) -> bytes:
+def build_for(
+    record: rpb.Document, token: SoftToken, supersedes_document_id: str = "", **request: object
+) -> bytes:
     files = {hashlib.sha256(PDF).hexdigest(): PDF, hashlib.sha256(ANNEX).hexdigest(): ANNEX}
     return document_package(
         FakeRegistry(record, files),
@@ -191,6 +193,7 @@ def build_for(record: rpb.Document, token: SoftToken, **request: object) -> byte
         AgencyKeyRing(token),
         pb.SendDocumentRequest(registry_id=RECORD_ID, receivers=list(RECEIVERS), **request),  # type: ignore[arg-type]
         type_names={"quyet_dinh": "Quyết định"},
+        supersedes_document_id=supersedes_document_id,
     )
 
 
@@ -263,10 +266,15 @@ def test_a_superseding_send_is_an_update_or_a_replacement(token: SoftToken) -> N
     replaces = issued_record(corrects=rpb.Correction(kind=rpb.CORRECTION_KIND_REPLACEMENT))
     amends = issued_record(corrects=rpb.Correction(kind=rpb.CORRECTION_KIND_AMENDMENT))
     for record, kind in ((replaces, BussinessDocType.REPLACE), (amends, BussinessDocType.UPDATE)):
-        package = parse(build_for(record, token, supersedes_dispatch_id=RECORD_ID)).package
+        content = build_for(
+            record, token, supersedes_document_id="earlier-id", supersedes_dispatch_id=RECORD_ID
+        )
+        package = parse(content).package
         assert isinstance(package, DocumentPackage) and package.trace_header_list is not None
-        assert package.trace_header_list.bussiness is not None
-        assert package.trace_header_list.bussiness.bussiness_doc_type is kind
+        bussiness = package.trace_header_list.bussiness
+        assert bussiness is not None and bussiness.bussiness_doc_type is kind
+        (named,) = bussiness.replacement_info_list
+        assert named.document_id == "earlier-id" and named.organ_ids == tuple(RECEIVERS)
 
 
 @pytest.mark.parametrize(
