@@ -22,12 +22,21 @@ byte-identical encodings (same attribute types and values, so equal under RFC 52
 and otherwise remembers the original's answer per pair of encodings (LRU) — string
 normalisation again, never a validation outcome.
 
+pyHanko's PDF parser reads every name, number and keyword one byte at a time through a
+generator (``misc.read_until_delimiter``) and decodes each name byte by byte
+(``generic._decode_name``). :func:`read_until_delimiter` finds the delimiter in one slice of
+the stream and leaves the stream where the original does; :func:`_decode_name` remembers the
+decoded text per byte string (a fresh ``NameObject`` each call, since the parser then sets the
+object's ``container_ref``; errors are raised anew, never remembered).
+
 The PDF hex-string reader speedup lives in ``services/signing/adapters/pdf_speedups.py``.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -35,11 +44,19 @@ from typing import Any
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils import generic as pdf_generic
+from pyhanko.pdf_utils import misc as pdf_misc
 from pyhanko_certvalidator.revinfo import validate_crl
 
 _ORIGINAL_PREP = asn1_x509.NameTypeAndValue._ldap_string_prep
 _ORIGINAL_FIND = validate_crl.find_cert_in_list
 _ORIGINAL_NAME_EQ = asn1_x509.Name.__eq__
+_ORIGINAL_READ_UNTIL_DELIMITER = pdf_generic.read_until_delimiter
+_ORIGINAL_DECODE_NAME = pdf_generic._decode_name
+_TOKEN_END = re.compile(
+    b"[" + re.escape(pdf_misc.PDF_WHITESPACE + pdf_misc.PDF_DELIMITERS) + b"]"
+)
+_TOKEN_CHUNK = 128
 _CACHE_SIZE = 8192
 _CERTIFICATE_ISSUER_OID = asn1_crl.CRLEntryExtensionId("certificate_issuer").dump()
 _MAX_INDEXED_CRLS = 64
@@ -54,6 +71,30 @@ def _memoised_prep(self: Any, string: str) -> str:
     if not isinstance(string, str):  # the original raises its own errors for odd input
         return _ORIGINAL_PREP(self, string)
     return _prepared(string)
+
+
+def read_until_delimiter(stream: Any) -> bytes:
+    """Same contract as pyHanko's: the bytes up to the next whitespace or delimiter, the
+    stream left on that byte (or at the end when there is none)."""
+    collected = b""
+    while True:
+        chunk = stream.read(_TOKEN_CHUNK)
+        if not chunk:
+            return collected
+        found = _TOKEN_END.search(chunk)
+        if found is not None:
+            stream.seek(found.start() - len(chunk), os.SEEK_CUR)
+            return collected + chunk[: found.start()]
+        collected += chunk
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _decoded_name(name_bytes: bytes) -> str:
+    return str(_ORIGINAL_DECODE_NAME(name_bytes))
+
+
+def _decode_name(name_bytes: bytes) -> Any:
+    return pdf_generic.NameObject(_decoded_name(bytes(name_bytes)))
 
 
 _name_answers: OrderedDict[tuple[bytes, bytes], bool] = OrderedDict()
@@ -141,6 +182,8 @@ def install() -> None:
     asn1_x509.NameTypeAndValue._ldap_string_prep = _memoised_prep  # type: ignore[method-assign]
     asn1_x509.Name.__eq__ = _name_eq  # type: ignore[method-assign,assignment]
     validate_crl.find_cert_in_list = find_cert_in_list
+    pdf_generic.read_until_delimiter = read_until_delimiter
+    pdf_generic._decode_name = _decode_name
 
 
 def uninstall() -> None:
@@ -148,6 +191,8 @@ def uninstall() -> None:
     asn1_x509.NameTypeAndValue._ldap_string_prep = _ORIGINAL_PREP  # type: ignore[method-assign]
     asn1_x509.Name.__eq__ = _ORIGINAL_NAME_EQ  # type: ignore[method-assign]
     validate_crl.find_cert_in_list = _ORIGINAL_FIND
+    pdf_generic.read_until_delimiter = _ORIGINAL_READ_UNTIL_DELIMITER
+    pdf_generic._decode_name = _ORIGINAL_DECODE_NAME
 
 
 def original_prep() -> Any:
@@ -160,3 +205,11 @@ def original_find() -> Any:
 
 def original_name_eq() -> Any:
     return _ORIGINAL_NAME_EQ
+
+
+def original_read_until_delimiter() -> Any:
+    return _ORIGINAL_READ_UNTIL_DELIMITER
+
+
+def original_decode_name() -> Any:
+    return _ORIGINAL_DECODE_NAME

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import re
+
+import pytest
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.pdf_utils.misc import PdfReadError
 
 from services.verification import corpus
 from services.verification.adapters import speedups
@@ -34,3 +39,51 @@ def test_name_preparation_is_memoised_not_changed() -> None:
     original = speedups.original_prep()
     for text in ("Sở Thông tin và Truyền thông", "  A  B ", "ĐỖ THU HÀ", ""):
         assert speedups._memoised_prep(None, text) == original(None, text)
+
+
+def test_name_equality_gives_the_original_answers(pki: corpus.SoftPki) -> None:
+    original = speedups.original_name_eq()
+    names = [
+        _asn1(pki.root).subject, _asn1(pki.intermediate).subject,
+        _asn1(pki.intermediate).issuer,  # the root's name, a separately parsed copy
+        _asn1(pki.signers["person"].certificate).subject,
+        asn1_x509.Name.build({"common_name": "Sở  Tài chính"}),
+        asn1_x509.Name.build({"common_name": "sở tài CHÍNH"}),  # equal after RFC 4518 prep
+    ]
+    for _ in range(2):  # the second time from the remembered answers
+        for first in names:
+            for second in names:
+                assert speedups._name_eq(first, second) == original(first, second)
+    assert speedups._name_eq(names[4], names[5]) is True
+    assert speedups._name_eq(names[0], "not a name") == original(names[0], "not a name")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"Name /Next", b"abc", b"12 0 R", b"x" * 300 + b"(", b"a\x00b", b"", b"/", b"Type>>",
+     b"F1%comment", b"a\fb", b"#41B{", b"y" * 128, b"z" * 128 + b" "],
+)
+def test_token_reader_reads_and_rewinds_like_pyhanko(data: bytes) -> None:
+    for offset in range(min(len(data), 3) + 1):
+        ours, theirs = io.BytesIO(data), io.BytesIO(data)
+        ours.seek(offset)
+        theirs.seek(offset)
+        assert speedups.read_until_delimiter(ours) == speedups.original_read_until_delimiter()(
+            theirs
+        )
+        assert ours.tell() == theirs.tell()
+
+
+@pytest.mark.parametrize("raw", [b"Type", b"A#20B", b"S\xe1\xbb\x9f", b"Lat\xe9", b"#4", b"a b"])
+def test_name_decoding_gives_the_same_names_and_errors(raw: bytes) -> None:
+    original = speedups.original_decode_name()
+    try:
+        expected = original(raw)
+    except PdfReadError as exc:
+        with pytest.raises(PdfReadError, match=re.escape(str(exc))):
+            speedups._decode_name(raw)
+        return
+    for _ in range(2):
+        decoded = speedups._decode_name(raw)
+        assert decoded == expected and type(decoded) is type(expected)
+    assert speedups._decode_name(raw) is not speedups._decode_name(raw)  # fresh objects
