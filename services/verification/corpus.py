@@ -15,6 +15,7 @@ hide-and-replace (incremental updates after signing).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import re
@@ -535,6 +536,40 @@ HIDDEN_ALTERNATIVE = b"BT /F1 14 Tf 72 700 Td (NOI DUNG BI THAY THE) Tj ET"
 # -- edXML --------------------------------------------------------------------------------
 
 _ORGAN_ID = re.compile(rb"<edXML:OrganId>[^<]*</edXML:OrganId>")
+
+
+_EDXML_NS = b"http://www.mic.gov.vn/TBT/QCVN_102_2016"
+_ATTACHMENT_ENCODED = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)AttachmentEncoded>")
+
+
+def edxml_with_attachments(
+    package: bytes, attachments: list[tuple[str, str, bytes]], *, sender: str | None = None
+) -> bytes:
+    """``package`` with its AttachmentEncoded replaced by (name, content type, data) items and,
+    with ``sender``, its first OrganId (From) set to that code. Not signed."""
+    opening = _ATTACHMENT_ENCODED.search(package)
+    if opening is None:
+        raise ValueError("the package has no AttachmentEncoded element")
+    prefix = opening.group(1)  # samples write it with and without the edXML: prefix
+    closing = b"</" + prefix + b"AttachmentEncoded>"
+    start, end = opening.start(), package.index(closing) + len(closing)
+    items = b"".join(
+        b"<%(p)sAttachment><%(p)sContentId>cid:%(i)d</%(p)sContentId>"
+        b"<%(p)sAttachmentName>%(n)s</%(p)sAttachmentName>"
+        b"<%(p)sDescription>%(n)s</%(p)sDescription><%(p)sContentType>%(t)s</%(p)sContentType>"
+        b'<edXML:ContentTransferEncoded xmlns:edXML="%(ns)s">%(d)s</edXML:ContentTransferEncoded>'
+        b"</%(p)sAttachment>"
+        % {b"p": prefix, b"i": index, b"n": name.encode(), b"t": content_type.encode(),
+           b"ns": _EDXML_NS, b"d": base64.b64encode(data)}
+        for index, (name, content_type, data) in enumerate(attachments, start=900)
+    )
+    encoded = opening.group(0) + items + closing
+    rewritten = package[:start] + encoded + package[end:]
+    if sender is not None:
+        rewritten = _ORGAN_ID.sub(
+            f"<edXML:OrganId>{sender}</edXML:OrganId>".encode(), rewritten, count=1
+        )
+    return rewritten
 
 
 def signed_edxml(pki: SoftPki, package: bytes) -> bytes:

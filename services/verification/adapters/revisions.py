@@ -341,10 +341,12 @@ class RevisionReviewer:
                 self._check_referenced_only_by(key, {b"/Metadata"}, "XMP metadata")
             elif key == dss and key == dss_before:
                 self._check_referenced_only_by(key, {b"/DSS"}, "DSS")
-            elif dss_before is not None and self._is_vri_entry(key, dss_before, previous):
-                self._check_keys(key, previous, revision, _VRI_KEYS, "VRI entry")
             elif key == acroform:
                 self._review_acroform(key, previous, revision, new, facts)
+            elif self._maybe_vri(key, previous) and dss_before is not None and (
+                self._is_vri_entry(key, dss_before, previous)
+            ):
+                self._check_keys(key, previous, revision, _VRI_KEYS, "VRI entry")
             else:
                 self._review_other(key, previous, revision, new, facts)
 
@@ -375,6 +377,16 @@ class RevisionReviewer:
             value = self._dict_at(key, moment, what)
             if isinstance(value, generic.StreamObject) or set(value.keys()) - allowed:
                 raise _Unrecognised(f"{what} (object {key[0]}) has unexpected entries")
+
+    def _maybe_vri(self, key: tuple[int, int], previous: int) -> bool:
+        """Cheap pre-check (fields and pages are the usual changed objects): a plain dict."""
+        before = self._at(key, previous)
+        return (
+            isinstance(before, generic.DictionaryObject)
+            and not isinstance(before, generic.StreamObject)
+            and "/FT" not in before
+            and before.get("/Type") != "/Page"
+        )
 
     def _is_vri_entry(self, key: tuple[int, int], dss: tuple[int, int], previous: int) -> bool:
         store = self._at(dss, previous)

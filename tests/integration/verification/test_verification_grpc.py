@@ -81,6 +81,30 @@ def test_verify_edxml_signed_package(verification) -> None:  # type: ignore[no-u
     assert report.signatures and report.signatures[0].field_name == "edXMLHeader/Signature"
 
 
+def test_verify_edxml_verifies_pdf_attachments_in_the_workers(
+    verification, sealed: bytes
+) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from services.verification import corpus
+
+    sample = Path("/work/shared/conformance/edxml/edoc.edxml").read_bytes()
+    package = corpus.edxml_with_attachments(
+        sample,
+        [("quyet-dinh.pdf", "application/pdf", sealed),
+         ("hong.pdf", "application/pdf", b"%PDF-1.7 truncated")],
+        sender="000.00.12.H23",
+    )
+    report = verification.VerifyEdxml(pb.VerifyEdxmlRequest(package=package))
+    assert [a.name for a in report.attachments] == ["quyet-dinh.pdf", "hong.pdf"]
+    first, second = (a.report for a in report.attachments)
+    assert first.indication == pb.TOTAL_PASSED, first.summary_en
+    assert first.sender == "000.00.12.H23"
+    assert (second.indication, second.sub_indication) == (pb.TOTAL_FAILED, "FORMAT_FAILURE")
+    assert report.indication == pb.TOTAL_FAILED  # the package signature no longer matches
+    assert '"attachments"' in report.json
+
+
 def _events(engine: sa.Engine, fingerprint: str) -> list[str]:
     with engine.connect() as conn:
         return list(

@@ -116,24 +116,8 @@ def test_neither_pdf_nor_xml_is_a_format_failure(engine: Verifier) -> None:
 
 # -- PDF attachments ---------------------------------------------------------------------------
 
-_EDXML_NS = b"http://www.mic.gov.vn/TBT/QCVN_102_2016"
-
-
 def with_attachments(package: bytes, attachments: list[tuple[str, str, bytes]]) -> bytes:
-    """``package`` with its AttachmentEncoded replaced by (name, content type, data) items."""
-    start = package.index(b"<AttachmentEncoded>")
-    end = package.index(b"</AttachmentEncoded>") + len(b"</AttachmentEncoded>")
-    items = b"".join(
-        b"<Attachment><ContentId>cid:%d</ContentId><AttachmentName>%s</AttachmentName>"
-        b"<Description>%s</Description><ContentType>%s</ContentType>"
-        b'<edXML:ContentTransferEncoded xmlns:edXML="%s">%s</edXML:ContentTransferEncoded>'
-        b"</Attachment>"
-        % (index, name.encode(), name.encode(), content_type.encode(), _EDXML_NS,
-           base64.b64encode(data))
-        for index, (name, content_type, data) in enumerate(attachments, start=900)
-    )
-    encoded = b"<AttachmentEncoded>" + items + b"</AttachmentEncoded>"
-    return package[:start] + encoded + package[end:]
+    return corpus.edxml_with_attachments(package, attachments)
 
 
 @pytest.fixture(scope="module")
