@@ -219,3 +219,37 @@ def test_upload_refusals(http: httpx.Client, dev_users: dict[str, dict[str, Any]
     assert (
         http.post(f"/v1/documents/{unsigned}/signatures/person", headers=clerk).status_code == 403
     )
+
+
+def test_keys_bound_at_creation_and_by_the_seeder(
+    http: httpx.Client,
+    tokens: dict[str, str],
+    engine: sa.Engine,
+    gateway_clients: ServiceClients,
+    dev_users: dict[str, dict[str, Any]],
+) -> None:
+    from gateway.accounts.domain import AccountError
+
+    admin = auth(tokens["p.admin"])
+    username = f"k{uuid.uuid4().hex[:6]}.signer"
+    body = {
+        "username": username,
+        "password": PASSWORD,
+        "agency_code": DEV_AGENCY.code,
+        "roles": ["signer"],
+        "signing_key_id": SEAL_KEY,
+    }
+    refused = http.post("/v1/users", json=body, headers=admin)
+    assert refused.status_code == 422 and refused.json()["field"] == "signing_key_id"
+    created = http.post("/v1/users", json={**body, "signing_key_id": PERSON_KEY}, headers=admin)
+    assert created.status_code == 201, created.text
+    assert created.json()["signing_key_id"] == PERSON_KEY
+
+    accounts = accounts_service(engine, gateway_clients)
+    with pytest.raises(AccountError) as wrong:
+        accounts.bind_signing_key(None, username, key_id_of("person-other-agency").hex())
+    assert wrong.value.field == "signing_key_id"
+    assert accounts.bind_signing_key(None, username, None).signing_key_id is None
+    assert accounts.bind_signing_key(None, username, PERSON_KEY).signing_key_id == PERSON_KEY
+    shown = http.get(f"/v1/users/{created.json()['id']}", headers=admin).json()
+    assert shown["signing_key_id"] == PERSON_KEY
