@@ -75,6 +75,12 @@ class NewDocument(BaseModel):
     number_of_copies: int = Field(default=0, ge=0, le=100_000)
     distribution_instructions: str = Field(default="", max_length=2000, pattern=PRINTABLE)
     note: str = Field(default="", max_length=2000, pattern=PRINTABLE)
+    place: str = Field(
+        default="",
+        max_length=100,
+        pattern=PRINTABLE,
+        description="Địa danh of the issue line (kept in extra.place; the default of /number)",
+    )
 
     def record(self, agency_code: str) -> rpb.Document:
         return rpb.Document(
@@ -94,6 +100,7 @@ class NewDocument(BaseModel):
             distribution_instructions=self.distribution_instructions,
             note=self.note,
             electronic=True,
+            extra={"place": self.place} if self.place else {},
         )
 
 
@@ -107,7 +114,8 @@ class NumberBody(BaseModel):
         min_length=1,
         max_length=100,
         pattern=PRINTABLE,
-        description="Địa danh before the date; the gateway's LT_GATEWAY_PLACE_NAME if omitted",
+        description="Địa danh before the date; if omitted the draft's place, else the "
+        "gateway's LT_GATEWAY_PLACE_NAME",
     )
 
 
@@ -330,7 +338,7 @@ def issuing_router() -> APIRouter:
                     actor=who.username,
                 ),
             )
-        place = body.place or gateway(request).settings.place_name
+        place = body.place or document.extra.get("place") or gateway(request).settings.place_name
         header = spb.SignHeader(
             step=spb.NUMBER_AND_DATE,
             requested_by=who.username,

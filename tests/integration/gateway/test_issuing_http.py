@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 import uuid
 from typing import Any
 
@@ -253,3 +254,83 @@ def test_keys_bound_at_creation_and_by_the_seeder(
     assert accounts.bind_signing_key(None, username, PERSON_KEY).signing_key_id == PERSON_KEY
     shown = http.get(f"/v1/users/{created.json()['id']}", headers=admin).json()
     assert shown["signing_key_id"] == PERSON_KEY
+
+
+def test_issued_document_is_sent_and_the_receiver_reads_the_sealed_pdf(
+    http: httpx.Client,
+    dev_users: dict[str, dict[str, Any]],
+    tokens: dict[str, str],
+    identifiers,
+    world,
+) -> None:
+    """Issue in the dev PKI's agency, send to agency A of the test world: the hub signs the
+    package with the agency's HSM key, A's clerk finds it in the inbox and downloads the very
+    PDF that was sealed."""
+    register_dev_agency(identifiers)
+    http.patch(
+        f"/v1/users/{dev_users['signer']['id']}",
+        json={"signing_key_id": PERSON_KEY},
+        headers=auth(tokens["p.admin"]),
+    ).raise_for_status()
+    officer = login(http, dev_users["officer"]["username"])
+    clerk = login(http, dev_users["clerk"]["username"])
+    signer = login(http, dev_users["signer"]["username"])
+    draft = upload_draft(
+        http, officer["Authorization"].split()[1], "Về việc thử gửi văn bản đã ban hành"
+    )
+    not_sealed = http.post(
+        f"/v1/documents/{draft}/send", json={"receivers": [world.agency_a]}, headers=clerk
+    )
+    assert not_sealed.status_code == 409, not_sealed.text  # a draft is not sent
+    for path, who in (
+        ("signatures/person", signer),
+        ("number", clerk),
+        ("signatures/organisation", clerk),
+    ):
+        step = http.post(f"/v1/documents/{draft}/{path}", json={}, headers=who)
+        assert step.status_code == 200, (path, step.text)
+    sealed = http.get(f"/v1/documents/{draft}/files/sealed", headers=clerk).content
+
+    for code, name, parent, kind in (
+        (world.province, "Ủy ban nhân dân tỉnh Thử Cổng", "", "province"),
+        (world.agency_a, "Sở Tài chính thử", world.province, "department"),
+    ):
+        # Again, as the world fixture made them: another test session on the same profile may
+        # have emptied the directory.
+        identifiers.UpsertAgency(
+            ipb.UpsertAgencyRequest(
+                agency=ipb.Agency(
+                    code=code,
+                    name=name,
+                    abbreviation="UBND" if not parent else "STH",
+                    parent_code=parent,
+                    kind=kind,
+                    exchanges_electronically=True,
+                )
+            )
+        )
+    sent = http.post(
+        f"/v1/documents/{draft}/send", json={"receivers": [world.agency_a]}, headers=clerk
+    )
+    assert sent.status_code == 201, sent.text
+    dispatch_id = sent.json()["dispatch_id"]
+    assert [d["receiver_code"] for d in sent.json()["deliveries"]] == [world.agency_a]
+
+    receiver = auth(tokens["a.clerk"])
+    deadline = time.monotonic() + 60
+    entry = None
+    while entry is None and time.monotonic() < deadline:
+        entries = http.get("/v1/inbox", headers=receiver).json()["entries"]
+        entry = next(
+            (e for e in entries if e["dispatch_id"] == dispatch_id and e["state"] == "arrived"),
+            None,
+        )
+        time.sleep(0.3)
+    assert entry is not None, f"dispatch {dispatch_id} never arrived"
+    received = http.get(f"/v1/inbox/{entry['delivery_id']}/file", headers=receiver)
+    assert received.status_code == 200, received.text
+    assert received.headers["content-type"] == "application/pdf"
+    assert received.content == sealed
+    assert received.headers["etag"] == f'"{hashlib.sha256(sealed).hexdigest()}"'
+    outsider = http.get(f"/v1/inbox/{entry['delivery_id']}/file", headers=auth(tokens["b.clerk"]))
+    assert outsider.status_code == 404

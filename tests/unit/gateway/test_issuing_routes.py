@@ -451,3 +451,17 @@ def test_the_document_part_may_be_typed_application_json(
     )
     assert response.status_code == 201, response.text
     assert services.records[response.json()["id"]].subject == METADATA["subject"]
+
+
+def test_number_takes_the_drafts_place_then_the_configured_one(
+    client: TestClient, services: FakeServices
+) -> None:
+    with_place = upload(client, CLERK, place="Hà Giang").json()["id"]
+    assert services.records[with_place].extra["place"] == "Hà Giang"
+    without = upload(client, CLERK).json()["id"]
+    for document_id, place in ((with_place, "Hà Giang"), (without, "Lạc Hồng")):
+        client.post(
+            f"/v1/documents/{document_id}/number", headers=CLERK, json={"issue_date": "2027-03-09"}
+        ).raise_for_status()
+        numbered = client.get(f"/v1/documents/{document_id}/files/numbered", headers=CLERK)
+        assert f"{place}, ngày 09 tháng 3 năm 2027".encode() in numbered.content
