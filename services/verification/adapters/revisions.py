@@ -12,8 +12,8 @@ lists and checks them against those shapes:
   LTA_UPDATES for DSS/metadata/document timestamps, FORM_FILLING for field filling and new
   signatures) — the caller then tells pyHanko to skip its own analysis;
 * ``DISALLOWED`` for changes that are never legitimate after signing: a page's content,
-  resources or other entries replaced (the shadow attacks "hide" and "hide-and-replace"), a
-  page content stream overwritten (shadow attack "replace");
+  resources or geometry replaced (the shadow attacks "hide" and "hide-and-replace"), a page
+  content stream overwritten (shadow attack "replace");
 * ``UNRECOGNISED`` for anything else; the caller then runs pyHanko's analysis as before, so
   an unusual but legitimate shape is never refused by this module and an unusual attack is
   never waved through by it.
@@ -40,6 +40,12 @@ _ACROFORM_UPDATABLE = frozenset({"/Fields", "/SigFlags"})
 _VRI_KEYS = frozenset({"/Type", "/Cert", "/CRL", "/OCSP", "/TU", "/TS"})
 _FILL_UPDATABLE = frozenset({"/V", "/AP", "/Ff", "/DA"})
 _SIGN_UPDATABLE = frozenset({"/V", "/AP"})
+# What a page shows and where: changing any of these after signing changes the signed content
+# (the shadow attacks). Other page entries (/Tabs, /StructParents...) are left to pyHanko.
+_PAGE_DRAWING_KEYS = frozenset(
+    {"/Contents", "/Resources", "/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox",
+     "/Rotate", "/Group", "/UserUnit", "/Parent", "/Type"}
+)
 # A new signature field (merged with its widget) may carry only these: no actions (/AA, /A),
 # no locks or seed values (those change what later signatures may do: pyHanko judges them).
 _NEW_SIGNATURE_FIELD_KEYS = frozenset(
@@ -303,7 +309,7 @@ class RevisionReviewer:
             raise _Unrecognised("encryption added")
         catalog = _ref_key(trailer_after.raw_get("/Root"))
         if catalog is None or catalog != _ref_key(trailer_before.raw_get("/Root")):
-            raise _Disallowed("the document catalog was replaced")
+            raise _Unrecognised("the document catalog was replaced")
         info_before = _trailer_ref(trailer_before, "/Info")
         info = _trailer_ref(trailer_after, "/Info")
         if info_before is not None and info != info_before:
@@ -486,8 +492,11 @@ class RevisionReviewer:
         facts: _RevisionFacts,
     ) -> None:
         volatile = _changed_keys(before, after)
+        drawn = volatile & _PAGE_DRAWING_KEYS
+        if drawn:
+            raise _Disallowed(f"page object {key[0]}: {', '.join(sorted(drawn))} changed")
         if volatile - {"/Annots"}:
-            raise _Disallowed(
+            raise _Unrecognised(
                 f"page object {key[0]}: {', '.join(sorted(volatile - {'/Annots'}))} changed"
             )
         if "/Annots" in volatile:

@@ -129,16 +129,19 @@ def _with_dangling_overlay(data: bytes) -> tuple[bytes, int]:
     return out.getvalue(), missing
 
 
-def _define_object(data: bytes, number: int, body: bytes) -> bytes:
-    """Append a hand-written incremental update that defines object ``number``."""
+def _define_object(
+    data: bytes, number: int, body: bytes,
+    entries: str = "/Type /XObject /Subtype /Form /BBox [0 0 600 850]",
+) -> bytes:
+    """Append a hand-written incremental update that (re)defines stream object ``number``."""
     reader = PdfFileReader(io.BytesIO(data), strict=True)
     previous = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
     root = reader.trailer.raw_get("/Root")
     data = data if data.endswith(b"\n") else data + b"\n"
     offset = len(data)
     stream = (
-        f"{number} 0 obj\n<< /Type /XObject /Subtype /Form /BBox [0 0 600 850] "
-        f"/Length {len(body)} >>\nstream\n".encode() + body + b"\nendstream\nendobj\n"
+        f"{number} 0 obj\n<< {entries} /Length {len(body)} >>\nstream\n".encode()
+        + body + b"\nendstream\nendobj\n"
     )
     xref_at = offset + len(stream)
     tail = (
@@ -172,3 +175,51 @@ def test_verifier_reports_the_review_reason(
         if check.name == "modifications" and check.status is CheckStatus.FAIL
     ]
     assert details and all("overwritten" in detail for detail in details)
+
+
+def _append_update(data: bytes, objects: dict[int, bytes]) -> bytes:
+    """Append a hand-written incremental update (re)defining ``objects`` (number → body)."""
+    reader = PdfFileReader(io.BytesIO(data), strict=True)
+    previous = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    root = reader.trailer.raw_get("/Root")
+    out = bytearray(data if data.endswith(b"\n") else data + b"\n")
+    offsets = {}
+    for number, body in objects.items():
+        offsets[number] = len(out)
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref_at = len(out)
+    out += b"xref\n"
+    for number, offset in sorted(offsets.items()):
+        out += f"{number} 1\n{offset:010d} 00000 n \n".encode()
+    size = max(int(reader.trailer["/Size"]), max(objects) + 1)
+    out += (
+        f"trailer\n<< /Size {size} /Root {root.idnum} {root.generation} R /Prev {previous} >>\n"
+        f"startxref\n{xref_at}\n%%EOF\n"
+    ).encode()
+    return bytes(out)
+
+
+def test_a_content_stream_posing_as_metadata_is_not_waved_through() -> None:
+    # The catalog's /Metadata points at the page's content stream; overwriting that stream in
+    # a later revision must not pass as an XMP metadata update. (pyHanko refuses to write or
+    # sign such a file, so both updates are written by hand and the review asked directly.)
+    base = corpus.base_document()
+    reader = PdfFileReader(io.BytesIO(base), strict=True)
+    catalog_ref = reader.trailer.raw_get("/Root")
+    content = reader.root["/Pages"]["/Kids"][0].raw_get("/Contents")
+    catalog = generic.DictionaryObject({key: reader.root.raw_get(key) for key in reader.root})
+    catalog["/Metadata"] = content
+    serialised = io.BytesIO()
+    catalog.write_to_stream(serialised)
+    prepared = _append_update(base, {catalog_ref.idnum: serialised.getvalue()})
+    text = b"BT /F1 14 Tf (9.000.000) Tj ET"
+    attacked = _append_update(
+        prepared,
+        {content.idnum: b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text)},
+    )
+    attacked_reader = PdfFileReader(io.BytesIO(attacked), strict=True)
+    review = RevisionReviewer(attacked_reader, FILL_FIELDS).review_after(
+        attacked_reader.xrefs.total_revisions - 2
+    )
+    assert review.outcome is Outcome.UNRECOGNISED
+    assert "also referenced otherwise" in review.reason
