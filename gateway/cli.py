@@ -84,23 +84,6 @@ class SigningKeyBindingFailed(Exception):
     """The demo signer's account could not be bound to the chairman's HSM key."""
 
 
-def _signing_keys(timeout_s: float):  # type: ignore[no-untyped-def]
-    """A callable listing the signing service's keys (its ``ListKeys``), for key binding."""
-
-    def list_keys():  # type: ignore[no-untyped-def]
-        from lienthong.signing.v1 import signing_pb2, signing_pb2_grpc
-
-        from services.chassis.clients import channel_to
-
-        with channel_to("signing") as channel:
-            reply = signing_pb2_grpc.SigningStub(channel).ListKeys(
-                signing_pb2.ListKeysRequest(), timeout=timeout_s
-            )
-        return list(reply.keys)
-
-    return list_keys
-
-
 def _account_service():  # type: ignore[no-untyped-def]
     from gateway.accounts.service import AccountService
     from gateway.accounts.store import AccountStore
@@ -111,15 +94,12 @@ def _account_service():  # type: ignore[no-untyped-def]
     upgrade()
     settings = gateway_config.GatewaySettings.from_env()
     clients = ServiceClients(settings.rpc_timeout_s)
-    store = AccountStore(make_engine(pool_size=2))
-    if hasattr(AccountService, "bind_signing_key"):
-        return AccountService(
-            store,
-            settings,
-            clients.agency_is_registered,
-            signing_keys=_signing_keys(settings.rpc_timeout_s),
-        )
-    return AccountService(store, settings, clients.agency_is_registered)
+    return AccountService(
+        AccountStore(make_engine(pool_size=2)),
+        settings,
+        clients.agency_is_registered,
+        signing_keys=clients.signing_keys,
+    )
 
 
 def bind_demo_signing_key(accounts) -> tuple[str, bool]:  # type: ignore[no-untyped-def]
@@ -129,29 +109,26 @@ def bind_demo_signing_key(accounts) -> tuple[str, bool]:  # type: ignore[no-unty
     key against the signing service's ``ListKeys`` (a person's certificate of the user's
     agency), so the signing service must be running and ``lienthong devpki ensure`` done.
     """
-    import grpc
-
+    from gateway.accounts.domain import AccountError
+    from gateway.accounts.service import UserNotFound
+    from gateway.problems import Problem
     from services.certificates.devpki import DEMO_CHAIRMAN_ROLE, key_id_of
 
     wanted = key_id_of(DEMO_CHAIRMAN_ROLE).hex()
-    if not hasattr(accounts, "bind_signing_key"):
-        raise SigningKeyBindingFailed(
-            "this gateway has no signing-key binding (AccountService.bind_signing_key) yet"
-        )
     user = accounts.store.user_by_name(DEMO_SIGNER_USERNAME)
-    if user is not None and getattr(user, "signing_key_id", None) == wanted:
+    if user is not None and user.signing_key_id == wanted:
         return wanted, False
     try:
         accounts.bind_signing_key(None, DEMO_SIGNER_USERNAME, wanted)
-    except grpc.RpcError as exc:
-        raise SigningKeyBindingFailed(
-            f"the signing service did not list its keys ({exc.code().name}): start it "
-            "(lienthong stack up) and run lienthong devpki ensure"
-        ) from exc
-    except Exception as exc:  # AccountError/UserNotFound: name the reason as the service does
-        reason = getattr(exc, "reason", None) or str(exc)
+    except (AccountError, UserNotFound, Problem) as exc:  # Problem: the signing service's
         field = getattr(exc, "field", None)
-        raise SigningKeyBindingFailed(f"{field + ': ' if field else ''}{reason}") from exc
+        reason = getattr(exc, "reason", None) or getattr(exc, "detail", None) or str(exc)
+        hint = (
+            " (is the signing service running, and lienthong devpki ensure done?)"
+            if field in (None, "signing_key_id")
+            else ""
+        )
+        raise SigningKeyBindingFailed(f"{field + ': ' if field else ''}{reason}{hint}") from exc
     return wanted, True
 
 
