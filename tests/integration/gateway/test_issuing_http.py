@@ -228,9 +228,11 @@ def test_keys_bound_at_creation_and_by_the_seeder(
     engine: sa.Engine,
     gateway_clients: ServiceClients,
     dev_users: dict[str, dict[str, Any]],
+    identifiers,
 ) -> None:
     from gateway.accounts.domain import AccountError
 
+    register_dev_agency(identifiers)
     admin = auth(tokens["p.admin"])
     username = f"k{uuid.uuid4().hex[:6]}.signer"
     body = {
