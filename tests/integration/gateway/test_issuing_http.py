@@ -98,6 +98,14 @@ def test_only_a_person_key_of_the_users_agency_can_be_bound(
     assert bound.json()["signing_key_id"] == PERSON_KEY
     kept = http.patch(f"/v1/users/{signer['id']}", json={"active": True}, headers=admin)
     assert kept.json()["signing_key_id"] == PERSON_KEY  # omitted: unchanged
+    for unbind in (None, ""):
+        cleared = http.patch(
+            f"/v1/users/{signer['id']}", json={"signing_key_id": unbind}, headers=admin
+        )
+        assert cleared.status_code == 200 and cleared.json()["signing_key_id"] is None
+        http.patch(
+            f"/v1/users/{signer['id']}", json={"signing_key_id": PERSON_KEY}, headers=admin
+        ).raise_for_status()
     audit = http.get(
         "/v1/audit", params={"agency_code": DEV_AGENCY.code, "limit": 20}, headers=admin
     ).json()

@@ -465,3 +465,39 @@ def test_number_takes_the_drafts_place_then_the_configured_one(
         ).raise_for_status()
         numbered = client.get(f"/v1/documents/{document_id}/files/numbered", headers=CLERK)
         assert f"{place}, ngày 09 tháng 3 năm 2027".encode() in numbered.content
+
+
+def test_a_stream_failing_half_way_becomes_the_services_problem() -> None:
+    import grpc
+
+    from gateway.clients import ServiceClients
+
+    class Broken(grpc.RpcError):
+        def code(self) -> grpc.StatusCode:
+            return grpc.StatusCode.UNAVAILABLE
+
+        def details(self) -> str:
+            return "gone"
+
+        def trailing_metadata(self) -> tuple[()]:
+            return ()
+
+    class Replies:
+        cancelled = False
+
+        def __iter__(self) -> Iterator[rpb.FileChunk]:
+            yield rpb.FileChunk(data=b"%PDF-")
+            raise Broken()
+
+        def cancel(self) -> None:
+            Replies.cancelled = True
+
+    clients = ServiceClients(1.0)
+    clients._stubs["registry"] = SimpleNamespace(GetFile=lambda *a, **k: Replies())
+    received = []
+    with pytest.raises(problems.Problem) as caught:
+        for chunk in clients.stream("registry", "GetFile", rpb.GetFileRequest(id="x")):
+            received.append(chunk.data)
+    assert received == [b"%PDF-"]
+    assert caught.value.status == 503 and "registry" in caught.value.detail
+    assert Replies.cancelled
