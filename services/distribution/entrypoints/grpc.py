@@ -14,7 +14,11 @@ Kafka (docs/distribution.md lists partitions and payloads):
 Settings: ``LT_DISTRIBUTION_VERIFIER`` = ``grpc`` (verification service, default) or ``dsig``
 (the package's XML-DSig only); ``LT_DISTRIBUTION_REGISTRY`` = ``grpc`` (default) or ``off``;
 ``LT_DISTRIBUTION_PAPER_TYPES`` = comma-separated edXML type names that also go on paper;
-``LT_DISTRIBUTION_VERDICT_TTL_S`` = how long a package's verdict is reused (default 300).
+``LT_DISTRIBUTION_VERDICT_TTL_S`` = how long a package's verdict is reused (default 300);
+``LT_DISTRIBUTION_SCHEDULE_POLL_S`` = the schedule worker's longest sleep (default 1, 0: off).
+
+Agency scope: a call with an end user (``lt-caller``) acts for that user's agency only
+(``services/chassis/caller.py``; the table is in docs/distribution.md).
 """
 
 from __future__ import annotations
