@@ -54,8 +54,8 @@ def metadata(kind: str, run_mark: str, receivers: list[dict[str, str]]) -> dict[
         "signer": {
             "title": DEMO_CHAIRMAN.title,
             "full_name": DEMO_CHAIRMAN.full_name,
-            # A People's Committee decides collectively: its chairman signs "TM." (on behalf
-            # of) the committee (NĐ 30/2020/NĐ-CP Phụ lục I, mục II.8).
+            # A People's Committee works collectively: its chairman signs "TM." (on behalf
+            # of) the committee (NĐ 30/2020/NĐ-CP Điều 13 khoản 1).
             "authority": "TM.",
             "on_behalf_of": "ỦY BAN NHÂN DÂN",
         },
