@@ -398,13 +398,23 @@ def document_package(
     Refuses (field ``registry_id``) a record that is not outgoing, not issued or has no sealed
     main file; ``authorize_agency`` is called with the record's agency before its files are
     read. The receivers' names come from the directory (``To``, ``ToPlaces``).
+
+    The same request gives the same bytes (the trace timestamp is the sealing time, and the
+    RSA PKCS#1 v1.5 signature is deterministic), so a retried SendDocument is a retried Send
+    of the same package: no receiver gets it twice (``deliveries_once``).
     """
-    at = at or now()
     registry_id = _uuid(request.registry_id, "registry_id")
     record = records.record(registry_id)
     if authorize_agency is not None:
         authorize_agency(record.agency_code)
     check_sendable(record)
+    if at is None:
+        sealed = [v for v in record.files if v.kind == SEALED_KIND][-1]
+        try:
+            at = _time(sealed.created_at, "registry_id.files.created_at")
+        except InvalidArgument:
+            at = None
+        at = at or now()
     priority = priority_of(record, request.priority)
     kind = BussinessDocType.NEW
     if request.supersedes_dispatch_id:

@@ -136,6 +136,10 @@ def test_an_issued_record_is_sent_as_a_package_signed_by_its_agency(
         return all(d.state == "arrived" for d in view.deliveries)
 
     wait_for(arrived, what="every 01 of the document sent from the registry")
+    retried = distribution.SendDocument(
+        pb.SendDocumentRequest(registry_id=record.id, receivers=receivers, actor="văn thư")
+    )
+    assert list(retried.deliveries) == [], "a retried SendDocument sends nothing twice"
     entry = distribution.GetInboxEntry(
         pb.GetInboxEntryRequest(delivery_id=sent.deliveries[0].delivery_id)
     )

@@ -242,6 +242,18 @@ def test_the_sealed_pdf_and_the_attachments_travel_and_the_agency_key_signs(
     assert result.certificate_der == agency_certificate
 
 
+def test_the_same_request_builds_the_same_bytes(token: SoftToken) -> None:
+    """A retried SendDocument resends the very same package: deliveries_once then holds."""
+    record = issued_record()
+    record.files[-1].created_at = "2026-11-20T15:04:05+07:00"
+    first, again = build_for(record, token), build_for(record, token)
+    assert first == again
+    package = parse(first).package
+    assert isinstance(package, DocumentPackage) and package.trace_header_list is not None
+    stamp = package.trace_header_list.trace_headers[0].timestamp
+    assert stamp is not None and stamp.isoformat() == "2026-11-20T15:04:05+07:00"
+
+
 @pytest.mark.parametrize(
     ("urgency", "requested", "expected"),
     [
