@@ -75,6 +75,9 @@ class NewDocument(BaseModel):
     number_of_copies: int = Field(default=0, ge=0, le=100_000)
     distribution_instructions: str = Field(default="", max_length=2000, pattern=PRINTABLE)
     note: str = Field(default="", max_length=2000, pattern=PRINTABLE)
+    due_date: str = Field(default="", pattern=f"({DATE_PATTERN})|^$", description="yyyy-MM-dd")
+    language: str = Field(default="", max_length=20, pattern=PRINTABLE, description="e.g. vi")
+    dossier_code: str = Field(default="", max_length=100, pattern=PRINTABLE)
     place: str = Field(
         default="",
         max_length=100,
@@ -99,6 +102,9 @@ class NewDocument(BaseModel):
             number_of_copies=self.number_of_copies,
             distribution_instructions=self.distribution_instructions,
             note=self.note,
+            due_date=self.due_date,
+            language=self.language,
+            dossier_code=self.dossier_code,
             electronic=True,
             extra={"place": self.place} if self.place else {},
         )
@@ -130,6 +136,14 @@ class SendBody(BaseModel):
     )
     deliver_at: str | None = Field(
         default=None, pattern=DATETIME_PATTERN, description="hỏa tốc hẹn giờ only"
+    )
+    priority: int = Field(
+        default=0, ge=0, le=4, description="edXML Priority 1–4; 0: from the record's urgency"
+    )
+    supersedes_dispatch_id: str = Field(
+        default="",
+        pattern=r"^[0-9A-Za-z-]{0,64}$",
+        description="Update or replace an earlier dispatch",
     )
 
 
@@ -393,6 +407,8 @@ def issuing_router() -> APIRouter:
                 groups=groups,
                 deliver_at=body.deliver_at or "",
                 actor=who.username,
+                priority=body.priority,
+                supersedes_dispatch_id=body.supersedes_dispatch_id,
             ),
             timeout_s=60,
         )
