@@ -87,3 +87,37 @@ def test_name_decoding_gives_the_same_names_and_errors(raw: bytes) -> None:
         decoded = speedups._decode_name(raw)
         assert decoded == expected and type(decoded) is type(expected)
     assert speedups._decode_name(raw) is not speedups._decode_name(raw)  # fresh objects
+
+
+def test_crl_signature_check_is_remembered_only_when_it_verified(pki: corpus.SoftPki) -> None:
+    from pyhanko_certvalidator.errors import CRLValidationError
+    from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
+
+    crl = asn1_crl.CertificateList.load(pki.crl)
+    issuer_key = _asn1(pki.intermediate).public_key
+    wrong_key = _asn1(pki.root).public_key
+    original = speedups.original_verify_crl_signature()
+    validator = DefaultSignatureValidator()
+    for _ in range(2):
+        assert speedups._verify_crl_signature(crl, issuer_key, validator) is None
+        assert original(crl, issuer_key, validator) is None
+        with pytest.raises(CRLValidationError):
+            speedups._verify_crl_signature(crl, wrong_key, validator)
+        with pytest.raises(CRLValidationError):
+            original(crl, wrong_key, validator)
+    forged_der = bytearray(pki.crl)
+    forged_der[-5] ^= 0x01  # inside the signature value
+    forged = asn1_crl.CertificateList.load(bytes(forged_der))
+    with pytest.raises(CRLValidationError):
+        speedups._verify_crl_signature(forged, issuer_key, validator)
+
+
+def test_name_hashable_is_the_original(pki: corpus.SoftPki) -> None:
+    original = speedups.original_name_hashable()
+    names = [
+        _asn1(pki.root).subject, _asn1(pki.signers["person"].certificate).subject,
+        asn1_x509.Name.build({"common_name": "Sở  Tài chính", "organization_name": "UBND"}),
+    ]
+    for _ in range(2):
+        for name in names:
+            assert speedups._name_hashable(name) == original(name)
