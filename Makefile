@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 PROTOS = $(shell find protos -name '*.proto' | sort)
 PYTEST_ARGS ?=
 
-.PHONY: help setup install-infra proto run down status test test-unit bench lint format demo-data clean
+.PHONY: help setup install-infra proto run down status demo test test-unit bench lint format demo-data clean
 
 help:  ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ run: setup  ## start infrastructure and every service (dev profile), seed the de
 down:  ## stop the services and the dev infrastructure
 	@if [ -x $(BIN)/lienthong ]; then eval "$$(infra/local/env.sh dev)"; $(BIN)/lienthong stack down; fi
 	@infra/local/down.sh dev
+
+demo: run  ## the issue #7 scenario over the gateway's HTTP API (starts the dev stack if needed)
+	@eval "$$(infra/local/env.sh dev)"; $(BIN)/lienthong demo
 
 status:  ## health of the dev services
 	@eval "$$(infra/local/env.sh dev)"; $(BIN)/lienthong stack status

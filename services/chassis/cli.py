@@ -24,6 +24,7 @@ CLI_MODULES = [
     "services.distribution.entrypoints.cli",
     "services.certificates.entrypoints.cli",
     "gateway.cli",
+    "gateway.demo.cli",
 ]
 
 
