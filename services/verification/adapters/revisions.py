@@ -110,12 +110,15 @@ def _trailer_ref(trailer: Any, name: str) -> tuple[int, int] | None:
 
 def _same(a: Any, b: Any, depth: int = 0) -> bool:
     """Structural equality of raw PDF values; references compare by id (not resolved)."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False  # a reference never equals a direct value, nor a name a string
+    if kind is generic.IndirectObject:
+        return a.idnum == b.idnum and a.generation == b.generation  # type: ignore[no-any-return]
     if depth > _MAX_COMPARE_DEPTH:
         return False  # conservative: "different" never lets a change through
-    if isinstance(a, generic.IndirectObject) or isinstance(b, generic.IndirectObject):
-        return _ref_key(a) == _ref_key(b) and _ref_key(a) is not None
-    if type(a) is not type(b):
-        return False
     if isinstance(a, generic.StreamObject):
         return _same_dict(a, b, depth) and a.encoded_data == b.encoded_data
     if isinstance(a, generic.DictionaryObject):
