@@ -90,7 +90,7 @@ def _verify_attachments(
     checks: list[Check] = []
     for position, attachment in pdfs:
         name = _attachment_name(attachment, position)
-        check_name = f"attachment {name}"
+        check_name = "attachment"  # the detail starts with the file name
         try:
             report = verify_pdf(attachment.data, sender)
         except ServiceError as exc:  # over the engine's size limit
