@@ -168,6 +168,12 @@ DISTRIBUTION_AXIS_KEY_ID = declare(
 DISTRIBUTION_VERDICT_TTL_S = declare(
     "LT_DISTRIBUTION_VERDICT_TTL_S", "300", "Seconds a package's verdict is reused per process."
 )
+DISTRIBUTION_SCHEDULE_POLL_S = declare(
+    "LT_DISTRIBUTION_SCHEDULE_POLL_S",
+    "1",
+    "Longest sleep (s) of the worker that publishes hỏa tốc hẹn giờ deliveries at their time; "
+    "0: no such worker in this process.",
+)
 
 
 def get(setting: Setting, env: dict[str, str] | None = None) -> str:

@@ -12,10 +12,10 @@ without publishing anything twice (row locks, ``SKIP LOCKED``).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from datetime import datetime
 
+from services.chassis import config
 from services.chassis.db import Database
 from services.chassis.dependencies import DependencyProvider
 from services.chassis.timeutil import now
@@ -23,7 +23,7 @@ from services.distribution.service_layer import use_cases
 
 log = logging.getLogger(__name__)
 
-POLL_ENV = "LT_DISTRIBUTION_SCHEDULE_POLL_S"
+POLL_ENV = config.DISTRIBUTION_SCHEDULE_POLL_S.name
 DEFAULT_POLL_S = 1.0
 #: Do not spin on an event due a few milliseconds from now.
 MIN_SLEEP_S = 0.02
@@ -31,7 +31,7 @@ MIN_SLEEP_S = 0.02
 
 def poll_interval(environ: dict[str, str] | None = None) -> float:
     """``LT_DISTRIBUTION_SCHEDULE_POLL_S`` as seconds (0: no worker in this process)."""
-    text = (os.environ if environ is None else environ).get(POLL_ENV, "").strip()
+    text = (config.DISTRIBUTION_SCHEDULE_POLL_S.value(environ) or "").strip()
     if not text:
         return DEFAULT_POLL_S
     try:
