@@ -6,13 +6,16 @@ arrival check fails (02); the receiver's clerk accepts (03) or returns it (02 wi
 assigns it (04), it is processed (05) and finished (06). The sender may recall (13) or send an
 update/replacement at any time before the delivery is final; the receiver answers 15 (agreed:
 the delivery ends "recalled") or 16 (refused, with a reason: it goes back to where it was).
+A delivery still queued can be recalled too: a receiver outside the province that never gave 01
+is asked through the national axis to withdraw it, and its 13 and 15/16 come back on a delivery
+the sender still sees as queued (a refused one goes back to queued, the 16 in its history).
 
 Edges (anything else raises :class:`IllegalDeliveryTransition`):
 
 ================  ==========================================================
 state             codes accepted
 ================  ==========================================================
-queued            01 arrived, 02 returned (failed check), undeliverable
+queued            01 arrived, 02 returned (failed check), undeliverable, 13 notice
 arrived           03 accepted, 02 returned, 13 notice
 accepted          04 assigned, 02 returned, 13 notice
 assigned          05 processing, 13 notice
@@ -76,7 +79,10 @@ _EDGES: dict[tuple[DeliveryState, str], DeliveryState] = {
     (_S.ASSIGNED, _C.PROCESSING): _S.PROCESSING,
     (_S.PROCESSING, _C.COMPLETED): _S.COMPLETED,
 }
-_NOTICE_FROM = frozenset({_S.ARRIVED, _S.ACCEPTED, _S.ASSIGNED, _S.PROCESSING, _S.COMPLETED})
+# Queued: an outside receiver on the national axis may answer a recall without ever giving 01.
+_NOTICE_FROM = frozenset(
+    {_S.QUEUED, _S.ARRIVED, _S.ACCEPTED, _S.ASSIGNED, _S.PROCESSING, _S.COMPLETED}
+)
 # A refusal (02 returned, 16 refused recall) must say why, so the sender can correct and resend
 # (QĐ 28/2018 Điều 9 khoản 1).
 _REASON_REQUIRED = frozenset({_C.REJECTED.value, _C.RECALL_REFUSED.value})
@@ -124,7 +130,7 @@ def _next_state(delivery: Delivery, code: str) -> DeliveryState:
     if code == _C.RECALLED:
         if state not in _NOTICE_FROM:
             raise IllegalDeliveryTransition(
-                state, code, "only an arrived, not yet closed delivery can be recalled"
+                state, code, "only a delivery not yet closed can be recalled"
             )
         return _S.NOTICE_PENDING
     if code in (_C.RECALL_AGREED, _C.RECALL_REFUSED):

@@ -15,7 +15,9 @@ Settings: ``LT_DISTRIBUTION_VERIFIER`` = ``grpc`` (verification service, default
 (the package's XML-DSig only); ``LT_DISTRIBUTION_REGISTRY`` = ``grpc`` (default) or ``off``;
 ``LT_DISTRIBUTION_PAPER_TYPES`` = comma-separated edXML type names that also go on paper;
 ``LT_DISTRIBUTION_VERDICT_TTL_S`` = how long a package's verdict is reused (default 300);
-``LT_DISTRIBUTION_SCHEDULE_POLL_S`` = the schedule worker's longest sleep (default 1, 0: off).
+``LT_DISTRIBUTION_SCHEDULE_POLL_S`` = the schedule worker's longest sleep (default 1, 0: off);
+``LT_DISTRIBUTION_AXIS_SYNC_S`` / ``LT_DISTRIBUTION_AXIS_AGENCY_SYNC_S`` = how often the axis
+sync worker polls the axis (default 30) / syncs its agency list (default daily); 0: off.
 
 Agency scope: a call with an end user (``lt-caller``) acts for that user's agency only
 (``services/chassis/caller.py``; the table is in docs/distribution.md).
@@ -48,6 +50,7 @@ from services.chassis.events import Event
 from services.chassis.timeutil import iso
 from services.distribution.adapters import orm
 from services.distribution.adapters.agency_keys import AgencyKeyRing
+from services.distribution.adapters.axis_sync import AxisSyncWorker
 from services.distribution.adapters.national_axis import LocalAxisSimulator
 from services.distribution.adapters.peers import (
     DsigVerifier,
@@ -63,6 +66,7 @@ from services.distribution.domain.routing import Lane, normalise_code
 from services.distribution.edxml.codes import StatusCode, recall_answer
 from services.distribution.edxml.dsig import XmlSigner
 from services.distribution.service_layer import use_cases
+from services.distribution.service_layer.axis_sync import AxisSynchronizer
 from services.distribution.service_layer.ports import Registrar, Verifier
 from services.identifiers.domain.codes import CodeError
 from services.registry.domain.calendar import WorkingCalendar
@@ -155,6 +159,7 @@ class DistributionService:
     name = "distribution"
     uow: Callable[[], UnitOfWork] = Database(schema=orm.SCHEMA, metadata=orm.metadata)  # type: ignore[assignment]
     schedule: Any = ScheduleWorker(uow)  # type: ignore[arg-type]
+    axis_sync: Any = AxisSyncWorker(uow)  # type: ignore[arg-type]
     identifiers: Any = RpcClient("identifiers", identifiers_pb2_grpc.IdentifiersStub)
     verification: Any = RpcClient("verification", verification_pb2_grpc.VerificationStub)
     registry: Any = RpcClient("registry", registry_pb2_grpc.RegistryStub)
@@ -193,6 +198,9 @@ class DistributionService:
         self.verdicts = use_cases.VerdictCache(
             ttl_s=config.get_float(config.DISTRIBUTION_VERDICT_TTL_S)
         )
+        if self.axis is not None:
+            # Poll the axis on a schedule (LT_DISTRIBUTION_AXIS_SYNC_S), one replica at a time.
+            self.axis_sync.start(AxisSynchronizer(self.uow, self.directory, self.axis))
 
     def key_ring(self) -> AgencyKeyRing:
         """The agencies' keys on the HSM token (opened on first use: it needs the settings)."""

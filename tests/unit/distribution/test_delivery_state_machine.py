@@ -56,7 +56,8 @@ def test_history_is_appended_never_rewritten() -> None:
         (("01", "03", "04"), "02"),  # return after assignment
         (("01", "02"), "03"),  # returned is final
         (("01",), "15"),  # answer without a recall
-        ((), "13"),  # recall of a queued delivery (it has not arrived yet)
+        ((), "15"),  # answer to a recall never made, on a queued delivery
+        (("01", "02"), "13"),  # a returned delivery is closed: nothing to recall
     ],
 )
 def test_illegal_transitions_are_refused(path: tuple[str, ...], code: str) -> None:
@@ -84,6 +85,21 @@ def test_recall_agreed_ends_recalled_and_refused_goes_back() -> None:
     assert refused.state is DeliveryState.PROCESSING
     assert refused.history[-1].note == "thiếu chữ ký"
     assert _walk(refused, "06").state is DeliveryState.COMPLETED
+
+
+def test_a_queued_delivery_can_be_recalled_before_its_01() -> None:
+    # An outside receiver on the national axis may answer a recall without ever giving 01.
+    pending = _walk(_delivery(), "13")
+    assert pending.state is DeliveryState.NOTICE_PENDING
+    assert pending.state_before_notice is DeliveryState.QUEUED
+    assert not pending.can("01"), "answer the recall first"
+    recalled = _walk(pending, "15")
+    assert recalled.state is DeliveryState.RECALLED and recalled.state.is_final
+    refused = _walk(pending, "16")
+    assert refused.state is DeliveryState.QUEUED
+    assert [h.code for h in refused.history] == ["13", "16"]
+    assert refused.history[-1].note == "thiếu chữ ký"
+    assert _walk(refused, "01").state is DeliveryState.ARRIVED
 
 
 def test_replay_rebuilds_state_and_rejects_a_forged_history() -> None:
