@@ -42,6 +42,8 @@ DEFAULT_SYNC_S = 30.0
 DEFAULT_AGENCY_SYNC_S = 86_400.0
 #: One leader per database (the distribution schema lives in one); tests name their own.
 LEADER_LOCK_NAME = "lienthong.distribution.axis_sync"
+#: A database that does not answer must not hang the worker (the next round tries again).
+CONNECT_TIMEOUT_S = 10
 
 
 class AxisRound(Protocol):
@@ -128,7 +130,9 @@ class AxisSyncWorker(DependencyProvider["AxisSyncWorker"]):
             except psycopg.Error:  # the connection went, and the lock with it
                 log.warning("axis sync: leader connection lost", exc_info=True)
                 self._release()
-        connection = psycopg.connect(_libpq_url(self.database), autocommit=True)
+        connection = psycopg.connect(
+            _libpq_url(self.database), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+        )
         row = connection.execute("SELECT pg_try_advisory_lock(%s)", (self.lock_key,)).fetchone()
         if not (row and row[0]):
             connection.close()
