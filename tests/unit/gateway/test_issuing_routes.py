@@ -185,7 +185,9 @@ def client(services: FakeServices) -> Iterator[TestClient]:
 
 def headers(username: str, role: Role, agency: str = AGENCY) -> dict[str, str]:
     principal = Principal("id-" + username, username, agency, frozenset({role}))
-    token, _ = issue_access_token(principal, SECRET.encode(), 60)
+    # Made at import time (module constants below), so valid for the whole session, however
+    # long the suites collected before this one take.
+    token, _ = issue_access_token(principal, SECRET.encode(), 24 * 3600)
     return {"Authorization": f"Bearer {token}"}
 
 
