@@ -168,6 +168,17 @@ DISTRIBUTION_AXIS_KEY_ID = declare(
 DISTRIBUTION_VERDICT_TTL_S = declare(
     "LT_DISTRIBUTION_VERDICT_TTL_S", "300", "Seconds a package's verdict is reused per process."
 )
+DISTRIBUTION_AXIS_SYNC_S = declare(
+    "LT_DISTRIBUTION_AXIS_SYNC_S",
+    "30",
+    "Seconds between rounds of the national-axis sync (received documents, outside receivers' "
+    "statuses) when LT_DISTRIBUTION_AXIS is set; one leader per database; 0: off here.",
+)
+DISTRIBUTION_AXIS_AGENCY_SYNC_S = declare(
+    "LT_DISTRIBUTION_AXIS_AGENCY_SYNC_S",
+    "86400",
+    "Seconds between syncs of the national axis's agency list (0: never).",
+)
 DISTRIBUTION_SCHEDULE_POLL_S = declare(
     "LT_DISTRIBUTION_SCHEDULE_POLL_S",
     "1",

@@ -30,14 +30,15 @@ from typing import Any, Protocol
 
 import psycopg
 
+from services.chassis import config
 from services.chassis.db import Database
 from services.chassis.dependencies import DependencyProvider
 from services.distribution.service_layer.axis_sync import AxisSyncReport
 
 log = logging.getLogger(__name__)
 
-SYNC_ENV = "LT_DISTRIBUTION_AXIS_SYNC_S"
-AGENCY_SYNC_ENV = "LT_DISTRIBUTION_AXIS_AGENCY_SYNC_S"
+SYNC_ENV = config.DISTRIBUTION_AXIS_SYNC_S.name
+AGENCY_SYNC_ENV = config.DISTRIBUTION_AXIS_AGENCY_SYNC_S.name
 DEFAULT_SYNC_S = 30.0
 DEFAULT_AGENCY_SYNC_S = 86_400.0
 #: One leader per database (the distribution schema lives in one); tests name their own.
