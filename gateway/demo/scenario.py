@@ -222,11 +222,14 @@ class Scenario:
     ) -> None:
         """Poll ``check`` (→ done?, what is missing) until done or the timeout."""
         deadline = time.monotonic() + self.timeout_s
-        missing = ""
-        while time.monotonic() < deadline:
+        # Look at least once, and once more after the last sleep: a status that is already
+        # there, or arrives during the final pause, must not be reported missing.
+        while True:
             done, missing = check()
             if done:
                 return
+            if time.monotonic() >= deadline:
+                break
             time.sleep(self.poll_s)
         raise StepFailed(letter, f"{what}: không xong sau {self.timeout_s:.0f} s — {missing}")
 
