@@ -33,8 +33,10 @@ def _run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        progress = (lambda line: None) if args.quiet else (
-            lambda line: print(line, file=sys.stderr, flush=True)
+        progress = (
+            (lambda line: None)
+            if args.quiet
+            else (lambda line: print(line, file=sys.stderr, flush=True))
         )
         scenario = Scenario(
             gateway,
@@ -66,9 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=default_gateway_url(),
         help="gateway base URL (default http://127.0.0.1:$LT_GATEWAY_PORT, port 8080)",
     )
-    demo.add_argument(
-        "--password", help="demo users' password (default $LT_GATEWAY_DEMO_PASSWORD)"
-    )
+    demo.add_argument("--password", help="demo users' password (default $LT_GATEWAY_DEMO_PASSWORD)")
     demo.add_argument(
         "--receivers", type=_positive, default=30, help="agencies the directive goes to (30)"
     )

@@ -217,9 +217,7 @@ class Scenario:
         record.finished_at = now_vn()
         self.progress(f"[{letter}] xong lúc {record.finished_at}")
 
-    def wait_until(
-        self, letter: str, what: str, check: Callable[[], tuple[bool, str]]
-    ) -> None:
+    def wait_until(self, letter: str, what: str, check: Callable[[], tuple[bool, str]]) -> None:
         """Poll ``check`` (→ done?, what is missing) until done or the timeout."""
         deadline = time.monotonic() + self.timeout_s
         # Look at least once, and once more after the last sleep: a status that is already
@@ -300,8 +298,11 @@ class Scenario:
         self.report.agency_names[ISSUER_CODE] = issuer.get("name", ISSUER_CODE)
         children = clerk.json("GET", f"/v1/agencies/{ISSUER_CODE}/children")["agencies"]
         usable = sorted(
-            (a for a in children
-             if a.get("exchanges_electronically") and a.get("status", "active") == "active"),
+            (
+                a
+                for a in children
+                if a.get("exchanges_electronically") and a.get("status", "active") == "active"
+            ),
             key=lambda a: a["code"],
         )
         for agency in usable:
@@ -432,7 +433,8 @@ class Scenario:
         def check() -> tuple[bool, str]:
             deliveries = self.deliveries(document)
             returned = [
-                f"{code}: {last_note(d)}" for code, d in deliveries.items()
+                f"{code}: {last_note(d)}"
+                for code, d in deliveries.items()
                 if d.get("state") in ("returned", "undeliverable") and not has_code(d, "03")
             ]
             if returned:
