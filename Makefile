@@ -72,8 +72,9 @@ bench: setup  ## benchmarks, each next to its baseline measured in the same run
 	 for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || rc=$$?; done; \
 	 infra/local/down.sh test; exit $$rc
 
-lint: $(VENV)/.installed  ## ruff
+lint: $(VENV)/.installed  ## ruff: lint rules and formatting
 	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
 
 format: $(VENV)/.installed
 	@$(BIN)/ruff format services gateway tests bench

@@ -77,7 +77,9 @@ def _naive_workflow(setup: dict) -> Callable[[], bytes]:
     pki = setup["pki"]
     tsa_signer = pki.signer("tsa")
     naive_tsa = NaiveTimestampAuthority(
-        hsm, tsa_signer.key_id, signing.engine.timestamper.tsa_cert,
+        hsm,
+        tsa_signer.key_id,
+        signing.engine.timestamper.tsa_cert,
         signing.engine.timestamper.certs_to_embed,
     )
     signature_png, seal_png = setup["signature_png"], setup["seal_png"]
@@ -86,12 +88,15 @@ def _naive_workflow(setup: dict) -> Callable[[], bytes]:
     def sign(data: bytes, key_id: bytes, field: str, png: bytes, **meta_options) -> bytes:
         signer = PKCS11Signer(hsm.session(), key_id=key_id)  # defaults: certs from the token
         meta = signers.PdfSignatureMetadata(
-            field_name=field, subfilter=fields.SigSeedSubFilter.PADES,
-            embed_validation_info=True, validation_context=signing.trust.validation_context(),
+            field_name=field,
+            subfilter=fields.SigSeedSubFilter.PADES,
+            embed_validation_info=True,
+            validation_context=signing.trust.validation_context(),
             **meta_options,
         )
         style = StaticStampStyle(
-            background=PdfImage(Image.open(io.BytesIO(png))), border_width=0,
+            background=PdfImage(Image.open(io.BytesIO(png))),
+            border_width=0,
             background_opacity=1.0,
         )
         pdf_signer = signers.PdfSigner(meta, signer, timestamper=naive_tsa, stamp_style=style)
@@ -99,8 +104,12 @@ def _naive_workflow(setup: dict) -> Callable[[], bytes]:
 
     def run() -> bytes:
         person = sign(
-            pdf, signing.person.key_id, "chu_ky_nguoi_co_tham_quyen", signature_png,
-            certify=True, docmdp_permissions=fields.MDPPerm.FILL_FORMS,
+            pdf,
+            signing.person.key_id,
+            "chu_ky_nguoi_co_tham_quyen",
+            signature_png,
+            certify=True,
+            docmdp_permissions=fields.MDPPerm.FILL_FORMS,
         )
         writer = IncrementalPdfFileWriter(io.BytesIO(person))
         style = TextBoxStyle(font=GlyphAccumulatorFactory(str(LIBERATION_SERIF), font_size=13))
@@ -109,7 +118,10 @@ def _naive_workflow(setup: dict) -> Callable[[], bytes]:
         numbered = io.BytesIO()
         writer.write(numbered)
         return sign(
-            numbered.getvalue(), signing.organisation.key_id, "chu_ky_co_quan", seal_png,
+            numbered.getvalue(),
+            signing.organisation.key_id,
+            "chu_ky_co_quan",
+            seal_png,
             use_pades_lta=True,
         )
 
@@ -123,9 +135,7 @@ def _service_workflow(setup: dict) -> Callable[[], bytes]:
 
     def run() -> bytes:
         person = engine.sign_person(pdf, signing.person)
-        numbered = engine.fill_number_and_date(
-            person, number=NUMBER, place_and_date=PLACE_AND_DATE
-        )
+        numbered = engine.fill_number_and_date(person, number=NUMBER, place_and_date=PLACE_AND_DATE)
         return engine.sign_organisation(numbered, signing.organisation)
 
     return run
@@ -207,14 +217,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=int, default=8, help="documents per measurement, min")
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per measurement, min")
     args = parser.parse_args(argv)
-    missing = [n for n in ("LT_PKCS11_MODULE", "LT_HSM_TOKEN_LABEL", "LT_HSM_USER_PIN",
-                           "LT_VAR_DIR") if not os.environ.get(n)]
+    missing = [
+        n
+        for n in ("LT_PKCS11_MODULE", "LT_HSM_TOKEN_LABEL", "LT_HSM_USER_PIN", "LT_VAR_DIR")
+        if not os.environ.get(n)
+    ]
     if missing:
         print(f"bench_signing: set {', '.join(missing)} (. infra/local/env.sh)", file=sys.stderr)
         return 2
     _setup()  # create the dev PKI once, before any fork
-    print(f"cores: {os.cpu_count()} (shared); each figure ≥ {args.docs} ops and ≥ {args.seconds}s;"
-          f" {_load()}")
+    print(
+        f"cores: {os.cpu_count()} (shared); each figure ≥ {args.docs} ops and ≥ {args.seconds}s;"
+        f" {_load()}"
+    )
     raw_ops, raw_wall, raw_cpu = _measure("raw", 2000, args.seconds / 2)
     raw_1, raw_1_core = raw_ops / raw_wall, raw_ops / raw_cpu
     raw_2, raw_2_core = _measure_processes("raw", 2, 2000, args.seconds / 2)
@@ -226,22 +241,44 @@ def main(argv: list[str] | None = None) -> int:
     service_2, service_2_core = _measure_processes("service", 2, args.docs, args.seconds)
     rows = [
         ("raw PKCS#11 RSA-2048 sign, 1 process", raw_1, raw_1_core, "signs/s", ""),
-        ("raw PKCS#11 RSA-2048 sign, 2 processes", raw_2, raw_2_core, "signs/s",
-         f"{raw_2 / raw_1:.2f}× 1 proc"),
-        ("naive pyHanko person+number+org, 1 process", naive_1, naive_core, "docs/s",
-         "1.00× naive"),
-        ("service person+number+org, 1 process", service_1, service_core, "docs/s",
-         f"{service_1 / naive_1:.2f}× naive wall, {service_core / naive_core:.2f}× per core"
-         " (goal ≥ 4)"),
-        ("service person+number+org, 2 processes", service_2, service_2_core, "docs/s",
-         f"{service_2 / service_1:.2f}× 1 proc (goal ≥ 1.7)"),
+        (
+            "raw PKCS#11 RSA-2048 sign, 2 processes",
+            raw_2,
+            raw_2_core,
+            "signs/s",
+            f"{raw_2 / raw_1:.2f}× 1 proc",
+        ),
+        (
+            "naive pyHanko person+number+org, 1 process",
+            naive_1,
+            naive_core,
+            "docs/s",
+            "1.00× naive",
+        ),
+        (
+            "service person+number+org, 1 process",
+            service_1,
+            service_core,
+            "docs/s",
+            f"{service_1 / naive_1:.2f}× naive wall, {service_core / naive_core:.2f}× per core"
+            " (goal ≥ 4)",
+        ),
+        (
+            "service person+number+org, 2 processes",
+            service_2,
+            service_2_core,
+            "docs/s",
+            f"{service_2 / service_1:.2f}× 1 proc (goal ≥ 1.7)",
+        ),
     ]
     width = max(len(row[0]) for row in rows)
     print(f"{'measure':<{width}}  {'wall rate':>9}  {'per core':>9}  unit     ratio")
     for name, rate, per_core, unit, ratio in rows:
         print(f"{name:<{width}}  {rate:>9.2f}  {per_core:>9.2f}  {unit:<7}  {ratio}")
-    print("wall rate: operations per elapsed second; per core: operations per CPU-second of the"
-          f" measured processes (robust to other load). End: {_load()}")
+    print(
+        "wall rate: operations per elapsed second; per core: operations per CPU-second of the"
+        f" measured processes (robust to other load). End: {_load()}"
+    )
     return 0
 
 

@@ -68,8 +68,9 @@ def two_signature_document(pki: corpus.SoftPki, base: bytes) -> bytes:
     return corpus.sign(numbered, pki, "organisation", ORGANISATION_SIGNATURE_FIELD, level="B-LTA")
 
 
-def naive_validate(data: bytes, anchors_der: list[bytes], others_der: list[bytes],
-                   crls_der: list[bytes]) -> bool:
+def naive_validate(
+    data: bytes, anchors_der: list[bytes], others_der: list[bytes], crls_der: list[bytes]
+) -> bool:
     async def run() -> bool:
         reader = PdfFileReader(io.BytesIO(data), strict=True)
         kwargs = {
@@ -141,21 +142,29 @@ def measure(crl_entries: int, document_count: int, rounds: int) -> float:
             cpu_timings[name].append(time.process_time() - cpu_started)
 
     n = len(documents)
-    print(f"{n} two-signature documents (person B-LT + organisation B-LTA), CRL of "
-          f"{len(pki.revoked_serials)} entries ({len(pki.crl)} bytes, configured and embedded), "
-          f"{rounds} interleaved rounds")
+    print(
+        f"{n} two-signature documents (person B-LT + organisation B-LTA), CRL of "
+        f"{len(pki.revoked_serials)} entries ({len(pki.crl)} bytes, configured and embedded), "
+        f"{rounds} interleaved rounds"
+    )
     rates = {}
     for name, measured in timings.items():
         best, median = min(measured), statistics.median(measured)
         rates[name] = (n / best, n / median)
-        print(f"  {name:<7} best {n / best:6.2f} docs/s   median {n / median:6.2f} docs/s   "
-              f"({1000 * best / n:.0f} ms/doc best)")
+        print(
+            f"  {name:<7} best {n / best:6.2f} docs/s   median {n / median:6.2f} docs/s   "
+            f"({1000 * best / n:.0f} ms/doc best)"
+        )
     ratio = rates["engine"][1] / rates["naive"][1]
-    print(f"  ratio engine/naive: best {rates['engine'][0] / rates['naive'][0]:.2f}x, "
-          f"median {ratio:.2f}x (goal >= 3x)")
+    print(
+        f"  ratio engine/naive: best {rates['engine'][0] / rates['naive'][0]:.2f}x, "
+        f"median {ratio:.2f}x (goal >= 3x)"
+    )
     cpu = {name: statistics.median(measured) for name, measured in cpu_timings.items()}
-    print(f"  CPU time per document (median): naive {1000 * cpu['naive'] / n:.0f} ms, engine "
-          f"{1000 * cpu['engine'] / n:.0f} ms, ratio {cpu['naive'] / cpu['engine']:.2f}x")
+    print(
+        f"  CPU time per document (median): naive {1000 * cpu['naive'] / n:.0f} ms, engine "
+        f"{1000 * cpu['engine'] / n:.0f} ms, ratio {cpu['naive'] / cpu['engine']:.2f}x"
+    )
     return ratio
 
 
@@ -164,7 +173,10 @@ def main() -> int:
     parser.add_argument("--documents", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--crl-entries", type=int, nargs="+", default=[1, 20000],
+        "--crl-entries",
+        type=int,
+        nargs="+",
+        default=[1, 20000],
         help="revoked serials in the issuing CA's CRL, one measurement per value (a national "
         "CA's CRL has tens of thousands; B-LT documents embed it too)",
     )

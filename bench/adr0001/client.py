@@ -28,11 +28,13 @@ class LoadGeneratorError(RuntimeError):
     """The benchmark could not make its warm-up call (server down, wrong client...)."""
 
 
-def run_callers(say: Callable[[Any], Any], make_request: Callable[[int], Any],
-                calls: int, concurrency: int) -> dict[str, Any]:
+def run_callers(
+    say: Callable[[Any], Any], make_request: Callable[[int], Any], calls: int, concurrency: int
+) -> dict[str, Any]:
     """Split ``calls`` over ``concurrency`` threads, each calling ``say`` sequentially."""
-    per_caller = [calls // concurrency + (1 if i < calls % concurrency else 0)
-                  for i in range(concurrency)]
+    per_caller = [
+        calls // concurrency + (1 if i < calls % concurrency else 0) for i in range(concurrency)
+    ]
     errors = [0] * concurrency
     error_samples: list[str] = []  # first few failures, so a report can say what went wrong
     start_barrier = threading.Barrier(concurrency + 1)
@@ -62,8 +64,13 @@ def run_callers(say: Callable[[Any], Any], make_request: Callable[[int], Any],
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - started
-    return {"calls": calls, "errors": sum(errors), "seconds": seconds,
-            "calls_per_s": calls / seconds, "error_samples": error_samples}
+    return {
+        "calls": calls,
+        "errors": sum(errors),
+        "seconds": seconds,
+        "calls_per_s": calls / seconds,
+        "error_samples": error_samples,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,8 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--warmup", type=int, default=200, help="untimed calls first")
-    parser.add_argument("--deadline", type=float, default=CALL_TIMEOUT_S,
-                        help="per-call deadline in seconds; 0 = send no deadline")
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=CALL_TIMEOUT_S,
+        help="per-call deadline in seconds; 0 = send no deadline",
+    )
     args = parser.parse_args(argv)
     add_stubs_to_path(args.stubs)
     import echo_pb2
@@ -125,9 +136,14 @@ def main(argv: list[str] | None = None) -> int:
         result = run_callers(say, make_request, args.calls, args.concurrency)
     finally:
         close()
-    result.update({"client": args.client, "concurrency": args.concurrency,
-                   "deadline_s": deadline,
-                   "nameko_select_timeout": os.environ.get("ADR0001_NAMEKO_SELECT_TIMEOUT")})
+    result.update(
+        {
+            "client": args.client,
+            "concurrency": args.concurrency,
+            "deadline_s": deadline,
+            "nameko_select_timeout": os.environ.get("ADR0001_NAMEKO_SELECT_TIMEOUT"),
+        }
+    )
     print(json.dumps(result), flush=True)
     return 0
 

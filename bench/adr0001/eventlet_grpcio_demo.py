@@ -28,8 +28,14 @@ import subprocess
 import sys
 import time
 
-SCENARIOS = ["baseline_unpatched", "patched_in_process", "patched_greenthread",
-             "patched_client_only", "patched_server_only", "patched_client_blocks_hub"]
+SCENARIOS = [
+    "baseline_unpatched",
+    "patched_in_process",
+    "patched_greenthread",
+    "patched_client_only",
+    "patched_server_only",
+    "patched_client_blocks_hub",
+]
 SLOW_PREFIX = "sleep:"  # a request text "sleep:1.0" makes the demo server wait 1 s
 CALL_DEADLINE_S = 5.0
 CHILD_LIMIT_S = 30.0
@@ -47,7 +53,7 @@ def start_server():
     class EchoServicer(echo_pb2_grpc.EchoServicer):
         def Say(self, request, context):
             if request.text.startswith(SLOW_PREFIX):
-                time.sleep(float(request.text[len(SLOW_PREFIX):]))
+                time.sleep(float(request.text[len(SLOW_PREFIX) :]))
             return echo_pb2.EchoReply(text=request.text)
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
@@ -68,8 +74,7 @@ def call_once(port: int, calls: int = 3, text: str = "xin chào") -> str:
         reply = None
         for number in range(calls):
             request_text = text if text.startswith(SLOW_PREFIX) else f"{text} {number}"
-            reply = stub.Say(echo_pb2.EchoRequest(text=request_text),
-                             timeout=CALL_DEADLINE_S)
+            reply = stub.Say(echo_pb2.EchoRequest(text=request_text), timeout=CALL_DEADLINE_S)
         return reply.text
 
 
@@ -96,8 +101,9 @@ def child(scenario: str) -> None:
         text = eventlet.spawn(call_once, port).wait()
         server.stop(grace=None)
     elif scenario == "patched_client_only":
-        peer = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE,
-                                text=True, env=os.environ)
+        peer = subprocess.Popen(
+            [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True, env=os.environ
+        )
         port = int(peer.stdout.readline().split()[1])
         try:
             text = call_once(port)
@@ -106,8 +112,9 @@ def child(scenario: str) -> None:
     elif scenario == "patched_client_blocks_hub":
         import eventlet
 
-        peer = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE,
-                                text=True, env=os.environ)
+        peer = subprocess.Popen(
+            [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True, env=os.environ
+        )
         port = int(peer.stdout.readline().split()[1])
         ticks = [0]
 
@@ -123,17 +130,24 @@ def child(scenario: str) -> None:
             call_started = time.monotonic()
             text = call_once(port, calls=1, text=f"{SLOW_PREFIX}1.0")
             call_seconds = time.monotonic() - call_started
-            text = (f"{text!r} after {call_seconds:.2f}s; ticker advanced "
-                    f"{ticks[0] - before} times during the call")
+            text = (
+                f"{text!r} after {call_seconds:.2f}s; ticker advanced "
+                f"{ticks[0] - before} times during the call"
+            )
         finally:
             ticking.kill()
             peer.terminate()
     elif scenario == "patched_server_only":
         server, port = start_server()
         # the unpatched caller runs in its own process so only the server side is patched
-        completed = subprocess.run([sys.executable, __file__, "--call", str(port)],
-                                   capture_output=True, text=True, timeout=CHILD_LIMIT_S - 8,
-                                   env=os.environ, check=False)
+        completed = subprocess.run(
+            [sys.executable, __file__, "--call", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=CHILD_LIMIT_S - 8,
+            env=os.environ,
+            check=False,
+        )
         if completed.returncode != 0:
             raise RuntimeError(f"unpatched caller failed: {completed.stderr.strip()[-500:]}")
         text = completed.stdout.strip()
@@ -141,8 +155,10 @@ def child(scenario: str) -> None:
     else:
         raise ValueError(f"scenario: unknown name {scenario!r}")
     faulthandler.cancel_dump_traceback_later()
-    print("RESULT " + json.dumps({"reply": text,
-                                  "seconds": round(time.monotonic() - started, 3)}), flush=True)
+    print(
+        "RESULT " + json.dumps({"reply": text, "seconds": round(time.monotonic() - started, 3)}),
+        flush=True,
+    )
 
 
 def versions() -> dict[str, str]:
@@ -160,9 +176,13 @@ def versions() -> dict[str, str]:
 def run_scenario(scenario: str) -> dict:
     """Run one scenario in a child process and classify what happened."""
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, __file__, "--child", scenario],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=os.environ)
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--child", scenario],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ,
+    )
     try:
         stdout, stderr = process.communicate(timeout=CHILD_LIMIT_S)
         outcome = None
@@ -171,27 +191,36 @@ def run_scenario(scenario: str) -> dict:
         stdout, stderr = process.communicate()
         outcome = "HANG"
     elapsed = round(time.monotonic() - started, 1)
-    result_line = next((line for line in stdout.splitlines() if line.startswith("RESULT ")),
-                       None)
+    result_line = next((line for line in stdout.splitlines() if line.startswith("RESULT ")), None)
     if outcome is None:
         outcome = "WORKS" if process.returncode == 0 and result_line else "ERROR"
     stderr_lines = stderr.splitlines()
     # faulthandler prints "... (most recent call first):" then the innermost frame
-    stuck_in = [stderr_lines[i + 1].strip() for i, line in enumerate(stderr_lines[:-1])
-                if "most recent call first" in line]
+    stuck_in = [
+        stderr_lines[i + 1].strip()
+        for i, line in enumerate(stderr_lines[:-1])
+        if "most recent call first" in line
+    ]
     error_lines = stuck_in[:1] or [
-        line for line in stderr_lines
+        line
+        for line in stderr_lines
         if line.strip() and "Warning" not in line and "eventlet" not in line.lower()
     ]
-    return {"scenario": scenario, "outcome": outcome, "exit_code": process.returncode,
-            "wall_seconds": elapsed,
-            "result": json.loads(result_line[7:]) if result_line else None,
-            "stderr_tail": stderr.strip().splitlines()[-40:], "last_error": error_lines[-1:]}
+    return {
+        "scenario": scenario,
+        "outcome": outcome,
+        "exit_code": process.returncode,
+        "wall_seconds": elapsed,
+        "result": json.loads(result_line[7:]) if result_line else None,
+        "stderr_tail": stderr.strip().splitlines()[-40:],
+        "last_error": error_lines[-1:],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--child", choices=SCENARIOS, help=argparse.SUPPRESS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--call", type=int, help=argparse.SUPPRESS)
@@ -226,8 +255,10 @@ def main(argv: list[str] | None = None) -> int:
         detail = result["result"] or (result["last_error"][0] if result["last_error"] else "")
         if result["outcome"] == "HANG" and detail:
             detail = f"stuck in: {detail}"
-        print(f"{result['scenario']:22} {result['outcome']:6} exit={result['exit_code']} "
-              f"wall={result['wall_seconds']}s  {detail}")
+        print(
+            f"{result['scenario']:22} {result['outcome']:6} exit={result['exit_code']} "
+            f"wall={result['wall_seconds']}s  {detail}"
+        )
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
     return 0

@@ -31,8 +31,12 @@ class PipQueryError(RuntimeError):
 
 
 def pip(*args: str) -> str:
-    completed = subprocess.run([sys.executable, "-m", "pip", *args, "--disable-pip-version-check"],
-                               capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-m", "pip", *args, "--disable-pip-version-check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if completed.returncode != 0:
         raise PipQueryError(f"pip {' '.join(args)} failed: {completed.stderr.strip()}")
     return completed.stdout
@@ -51,8 +55,11 @@ def published_versions(package: str, uploaded_before: str | None = None) -> list
 
 def upload_month(package: str, version: str) -> str:
     """First month-end before which ``version`` was already uploaded (binary search by month)."""
-    months = [dt.date(year, month, 1) for year in range(2015, dt.date.today().year + 1)
-              for month in range(1, 13)]
+    months = [
+        dt.date(year, month, 1)
+        for year in range(2015, dt.date.today().year + 1)
+        for month in range(1, 13)
+    ]
     low, high = 0, len(months) - 1
     while low < high:
         middle = (low + high) // 2
@@ -67,8 +74,14 @@ def upload_month(package: str, version: str) -> str:
 def sdist_install_requires(archive: Path) -> list[str]:
     """``install_requires`` of an sdist's setup.py: old sdists' PKG-INFO has no Requires-Dist."""
     with tarfile.open(archive) as sdist:
-        member = next((m for m in sdist.getmembers() if m.name.count("/") == 1
-                       and m.name.endswith("/setup.py")), None)
+        member = next(
+            (
+                m
+                for m in sdist.getmembers()
+                if m.name.count("/") == 1 and m.name.endswith("/setup.py")
+            ),
+            None,
+        )
         if member is None:
             return []
         source = sdist.extractfile(member).read().decode("utf-8")
@@ -84,8 +97,9 @@ def archive_metadata(archive: Path) -> tuple[str, dt.datetime]:
             newest = max(dt.datetime(*info.date_time) for info in wheel.infolist())
             return wheel.read(name).decode("utf-8"), newest
     with tarfile.open(archive) as sdist:
-        member = next(m for m in sdist.getmembers() if m.name.count("/") == 1
-                      and m.name.endswith("/PKG-INFO"))
+        member = next(
+            m for m in sdist.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")
+        )
         newest = max(dt.datetime.fromtimestamp(m.mtime, dt.UTC) for m in sdist.getmembers())
         return sdist.extractfile(member).read().decode("utf-8"), newest.replace(tzinfo=None)
 
@@ -96,14 +110,21 @@ def report(package: str, download_dir: Path) -> None:
     print(f"## {package}\nall versions ({len(versions)}): {', '.join(versions)}")
     stable = [v for v in versions if not re.search(r"(a|b|rc)\d+$", v)]
     for version in dict.fromkeys([newest, stable[0] if stable else newest]):
-        print(f"{version}: uploaded in {upload_month(package, version)} "
-              "(pip index versions --uploaded-prior-to)")
+        print(
+            f"{version}: uploaded in {upload_month(package, version)} "
+            "(pip index versions --uploaded-prior-to)"
+        )
     pip("download", "--no-deps", "--pre", "--dest", str(download_dir), f"{package}=={newest}")
-    archive = next(p for p in download_dir.iterdir()
-                   if p.name.lower().replace("_", "-").startswith(f"{package}-{newest}"))
+    archive = next(
+        p
+        for p in download_dir.iterdir()
+        if p.name.lower().replace("_", "-").startswith(f"{package}-{newest}")
+    )
     metadata, built = archive_metadata(archive)
-    print(f"{archive.name}: newest file inside dated {built:%Y-%m-%d %H:%M} (build time; "
-          "a reproducible build may stamp a fixed date instead)")
+    print(
+        f"{archive.name}: newest file inside dated {built:%Y-%m-%d %H:%M} (build time; "
+        "a reproducible build may stamp a fixed date instead)"
+    )
     parsed = email.parser.Parser().parsestr(metadata)
     for field in METADATA_FIELDS:
         for value in parsed.get_all(field) or []:

@@ -49,8 +49,7 @@ def package_versions(python: str) -> dict[str, str | None]:
         "    except m.PackageNotFoundError:\n        out[name] = None\n"
         "print(json.dumps(out))\n"
     )
-    completed = subprocess.run([python, "-c", script], capture_output=True, text=True,
-                               check=True)
+    completed = subprocess.run([python, "-c", script], capture_output=True, text=True, check=True)
     return json.loads(completed.stdout)
 
 
@@ -61,7 +60,10 @@ class RunningServer:
         self.kind = kind
         self.process = subprocess.Popen(
             [python, str(SERVER_SCRIPTS[kind]), "--stubs", str(stubs_dir)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=HERE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=HERE,
         )
         self.port = self._wait_ready()
 
@@ -72,8 +74,9 @@ class RunningServer:
         selector.register(self.process.stdout, selectors.EVENT_READ)
         if not selector.select(timeout=SERVER_READY_TIMEOUT_S):
             self.stop()
-            raise BenchmarkError(f"{self.kind} server: no READY line within "
-                                 f"{SERVER_READY_TIMEOUT_S}s")
+            raise BenchmarkError(
+                f"{self.kind} server: no READY line within {SERVER_READY_TIMEOUT_S}s"
+            )
         line = self.process.stdout.readline().strip()
         if not line.startswith("READY "):
             self.stop()
@@ -89,36 +92,65 @@ class RunningServer:
             self.process.wait()
 
 
-def run_client(python: str, client: str, port: int, stubs_dir: Path, concurrency: int,
-               calls: int) -> dict:
+def run_client(
+    python: str, client: str, port: int, stubs_dir: Path, concurrency: int, calls: int
+) -> dict:
     """One bounded client run; returns client.py's JSON result."""
-    command = [python, str(HERE / "client.py"), "--stubs", str(stubs_dir), "--client", client,
-               "--port", str(port), "--concurrency", str(concurrency), "--calls", str(calls)]
-    completed = subprocess.run(command, capture_output=True, text=True, cwd=HERE,
-                               timeout=CLIENT_TIMEOUT_S, check=False)
+    command = [
+        python,
+        str(HERE / "client.py"),
+        "--stubs",
+        str(stubs_dir),
+        "--client",
+        client,
+        "--port",
+        str(port),
+        "--concurrency",
+        str(concurrency),
+        "--calls",
+        str(calls),
+    ]
+    completed = subprocess.run(
+        command, capture_output=True, text=True, cwd=HERE, timeout=CLIENT_TIMEOUT_S, check=False
+    )
     if completed.returncode != 0:
-        raise BenchmarkError(f"{client} client (c={concurrency}, port {port}) exited "
-                             f"{completed.returncode}: {completed.stderr.strip()[-2000:]}")
+        raise BenchmarkError(
+            f"{client} client (c={concurrency}, port {port}) exited "
+            f"{completed.returncode}: {completed.stderr.strip()[-2000:]}"
+        )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--project-python", default=sys.executable,
-                        help="interpreter with grpcio only (default: this one)")
-    parser.add_argument("--nameko-python", default="/tmp/nameko-venv/bin/python",
-                        help="interpreter of the throwaway venv from requirements-nameko.txt")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--project-python",
+        default=sys.executable,
+        help="interpreter with grpcio only (default: this one)",
+    )
+    parser.add_argument(
+        "--nameko-python",
+        default="/tmp/nameko-venv/bin/python",
+        help="interpreter of the throwaway venv from requirements-nameko.txt",
+    )
     parser.add_argument("--calls", type=int, default=5000, help="timed calls per run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--servers", nargs="+", default=["grpcio", "nameko"],
-                        choices=sorted(SERVER_SCRIPTS))
-    parser.add_argument("--clients", nargs="+", default=["grpcio", "nameko"],
-                        choices=["grpcio", "nameko"])
+    parser.add_argument(
+        "--servers", nargs="+", default=["grpcio", "nameko"], choices=sorted(SERVER_SCRIPTS)
+    )
+    parser.add_argument(
+        "--clients", nargs="+", default=["grpcio", "nameko"], choices=["grpcio", "nameko"]
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON results file")
-    parser.add_argument("--nameko-select-timeout", type=float, default=None,
-                        help="diagnostic: override nameko_grpc SELECT_TIMEOUT (default 0.01 s)")
+    parser.add_argument(
+        "--nameko-select-timeout",
+        type=float,
+        default=None,
+        help="diagnostic: override nameko_grpc SELECT_TIMEOUT (default 0.01 s)",
+    )
     args = parser.parse_args(argv)
     if args.nameko_select_timeout is not None:
         # inherited by every nameko server/client subprocess
@@ -138,14 +170,23 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     for concurrency in args.concurrency:
                         for client in args.clients:
-                            result = run_client(interpreter[client], client, server.port,
-                                                stubs_dir, concurrency, args.calls)
+                            result = run_client(
+                                interpreter[client],
+                                client,
+                                server.port,
+                                stubs_dir,
+                                concurrency,
+                                args.calls,
+                            )
                             result.update({"server": server_kind, "repeat": repeat})
                             runs.append(result)
-                            print(f"  {server_kind:6} server <- {client:6} client  "
-                                  f"c={concurrency}  run {repeat}: "
-                                  f"{result['calls_per_s']:8.1f} calls/s  "
-                                  f"errors={result['errors']}", flush=True)
+                            print(
+                                f"  {server_kind:6} server <- {client:6} client  "
+                                f"c={concurrency}  run {repeat}: "
+                                f"{result['calls_per_s']:8.1f} calls/s  "
+                                f"errors={result['errors']}",
+                                flush=True,
+                            )
                             for sample in result.get("error_samples", []):
                                 first_line = sample.splitlines()[0] if sample else ""
                                 print(f"      error: {first_line}", flush=True)
@@ -157,36 +198,55 @@ def main(argv: list[str] | None = None) -> int:
         key = (run["server"], run["client"], run["concurrency"])
         if key not in medians:
             medians[key] = statistics.median(
-                r["calls_per_s"] for r in runs
+                r["calls_per_s"]
+                for r in runs
                 if (r["server"], r["client"], r["concurrency"]) == key
             )
-    print(f"\nMedian of {args.repeats} runs, {args.calls} timed calls each "
-          "(shared 2-core machine: noisy)\n")
+    print(
+        f"\nMedian of {args.repeats} runs, {args.calls} timed calls each "
+        "(shared 2-core machine: noisy)\n"
+    )
     print("| server | client | callers | calls/s (median) | runs | grpcio->grpcio / this |")
     print("|---|---|---|---|---|---|")
     summary = []
     for (server_kind, client, concurrency), median in medians.items():
         baseline = medians.get(("grpcio", "grpcio", concurrency))
         ratio = baseline / median if baseline else None
-        each = [round(r["calls_per_s"]) for r in runs
-                if (r["server"], r["client"], r["concurrency"])
-                == (server_kind, client, concurrency)]
+        each = [
+            round(r["calls_per_s"])
+            for r in runs
+            if (r["server"], r["client"], r["concurrency"]) == (server_kind, client, concurrency)
+        ]
         ratio_text = f"{ratio:.1f}x" if ratio else "n/a"
-        print(f"| {server_kind} | {client} | {concurrency} | {median:.0f} | {each} | "
-              f"{ratio_text} |")
-        summary.append({"server": server_kind, "client": client, "concurrency": concurrency,
-                        "median_calls_per_s": median, "runs_calls_per_s": each,
-                        "slowdown_vs_grpcio": ratio})
+        print(
+            f"| {server_kind} | {client} | {concurrency} | {median:.0f} | {each} | {ratio_text} |"
+        )
+        summary.append(
+            {
+                "server": server_kind,
+                "client": client,
+                "concurrency": concurrency,
+                "median_calls_per_s": median,
+                "runs_calls_per_s": each,
+                "slowdown_vs_grpcio": ratio,
+            }
+        )
 
     record = {
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(VIETNAM).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "loadavg_at_start": loadavg_at_start, "loadavg_at_end": os.getloadavg()},
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "loadavg_at_start": loadavg_at_start,
+            "loadavg_at_end": os.getloadavg(),
+        },
         "versions": {kind: package_versions(python) for kind, python in interpreter.items()},
-        "calls_per_run": args.calls, "repeats": args.repeats,
+        "calls_per_run": args.calls,
+        "repeats": args.repeats,
         "nameko_select_timeout_override": args.nameko_select_timeout,
-        "summary": summary, "runs": runs,
+        "summary": summary,
+        "runs": runs,
     }
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

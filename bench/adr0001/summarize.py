@@ -23,8 +23,9 @@ def load(path: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("results", nargs="+", type=Path)
     args = parser.parse_args(argv)
     records = [load(path) for path in args.results]
@@ -37,16 +38,22 @@ def main(argv: list[str] | None = None) -> int:
     cells.sort(key=lambda key: (key[2], key[0] != "grpcio", key[1] != "grpcio"))
     header = ["server", "client", "callers"] + [
         f"{record['path'].stem} ({record['started'][11:16]}, load "
-        f"{record['machine'].get('loadavg_at_end', [0])[0]:.0f})" for record in records
+        f"{record['machine'].get('loadavg_at_end', [0])[0]:.0f})"
+        for record in records
     ]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for server, client, callers in cells:
         columns = [LABELS[server], LABELS[client], str(callers)]
         for record in records:
-            row = next((r for r in record["summary"]
-                        if (r["server"], r["client"], r["concurrency"])
-                        == (server, client, callers)), None)
+            row = next(
+                (
+                    r
+                    for r in record["summary"]
+                    if (r["server"], r["client"], r["concurrency"]) == (server, client, callers)
+                ),
+                None,
+            )
             if row is None:
                 columns.append("—")
                 continue

@@ -198,8 +198,10 @@ def _create_topics(admin: Any, missing: list[TopicSpec]) -> None:
 
     topic_already_exists = 36  # another up.sh created it between our describe and create
     result = admin.create_topics(
-        {spec.name: {"num_partitions": spec.partitions, "replication_factor": 1}
-         for spec in missing},
+        {
+            spec.name: {"num_partitions": spec.partitions, "replication_factor": 1}
+            for spec in missing
+        },
         timeout_ms=30000,
         raise_errors=False,
     )
@@ -254,8 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     hsm_parser = commands.add_parser("hsm", help="log in to the token through the module")
     hsm_parser.add_argument("--module", required=True, help="PKCS#11 module path")
     hsm_parser.add_argument("--label", required=True, help="token label")
-    hsm_parser.add_argument("--user-pin-env", default="LT_HSM_USER_PIN",
-                            help="environment variable holding the user PIN (kept off argv)")
+    hsm_parser.add_argument(
+        "--user-pin-env",
+        default="LT_HSM_USER_PIN",
+        help="environment variable holding the user PIN (kept off argv)",
+    )
     hsm_parser.add_argument("--expect-serial", help="serial softhsm2-util reported")
     # SoftHSM is a library, not a server: nothing comes up later, so one attempt (timeout 0)
     # is the default and a wrong PIN or label fails at once.

@@ -71,9 +71,7 @@ REVOKED_PERSON_ROLE = "person-revoked"
 EXPIRED_PERSON_ROLE = "person-expired"
 OTHER_AGENCY_PERSON_ROLE = "person-other-agency"
 
-DEV_PERSON = PersonIdentity(
-    full_name="Nguyễn Thị Hương Giang", title="Giám đốc", agency=DEV_AGENCY
-)
+DEV_PERSON = PersonIdentity(full_name="Nguyễn Thị Hương Giang", title="Giám đốc", agency=DEV_AGENCY)
 _OTHER_AGENCY = AgencyIdentity(
     name="Sở Tài chính tỉnh Hà Giang", code="000.00.13.H23", province="Hà Giang"
 )
@@ -168,8 +166,7 @@ class DevPki:
     def chain_der(self) -> list[bytes]:
         """Intermediate then root, DER (what a signature embeds besides the signer)."""
         return [
-            cert.public_bytes(serialization.Encoding.DER)
-            for cert in (self.intermediate, self.root)
+            cert.public_bytes(serialization.Encoding.DER) for cert in (self.intermediate, self.root)
         ]
 
 
@@ -242,9 +239,15 @@ def _load_or_create_ca(
         )
         .add_extension(
             x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -273,7 +276,9 @@ def _crl_distribution(url: str) -> x509.CRLDistributionPoints:
         [
             x509.DistributionPoint(
                 full_name=[x509.UniformResourceIdentifier(url)],
-                relative_name=None, reasons=None, crl_issuer=None,
+                relative_name=None,
+                reasons=None,
+                crl_issuer=None,
             )
         ]
     )
@@ -330,9 +335,15 @@ def issue_certificate(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=not timestamping,
-                key_encipherment=False, data_encipherment=False, key_agreement=False,
-                key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=not timestamping,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -422,9 +433,10 @@ def ensure_dev_pki(hsm: Hsm, var_dir: Path | None = None) -> DevPki:
             )
         revoked_serial = signers[REVOKED_PERSON_ROLE].certificate.serial_number
         intermediate_crl = _load_crl(directory / "intermediate.crl.der", now)
-        if intermediate_crl is None or intermediate_crl.get_revoked_certificate_by_serial_number(
-            revoked_serial
-        ) is None:
+        if (
+            intermediate_crl is None
+            or intermediate_crl.get_revoked_certificate_by_serial_number(revoked_serial) is None
+        ):
             intermediate_crl = _issue_crl(intermediate, intermediate_key, [revoked_serial], now)
             _write_public(
                 directory / "intermediate.crl.der",

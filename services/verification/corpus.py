@@ -151,17 +151,37 @@ class SoftPki:
         day = dt.timedelta(days=1)
         pki.add("person", PERSON, now - day, now + 365 * day)
         pki.add("organisation", AGENCY, now - day, now + 365 * day)
-        pki.add("tsa", "LiênThông TEST Timestamping Authority", now - day, now + 365 * day,
-                timestamping=True)
-        pki.add("person-expired", PersonIdentity("Lê Quang Vũ", "Phó Giám đốc", AGENCY),
-                now - 730 * day, now - 365 * day)
-        pki.add("person-not-yet-valid", PersonIdentity("Đỗ Thu Hà", "Phó Giám đốc", AGENCY),
-                now + 30 * day, now + 395 * day)
-        pki.add("person-revoked", PersonIdentity("Trần Văn Đức", "Phó Giám đốc", AGENCY),
-                now - day, now + 365 * day)
-        pki.add("person-other-agency",
-                PersonIdentity("Phạm Minh Châu", "Giám đốc", OTHER_AGENCY),
-                now - day, now + 365 * day)
+        pki.add(
+            "tsa",
+            "LiênThông TEST Timestamping Authority",
+            now - day,
+            now + 365 * day,
+            timestamping=True,
+        )
+        pki.add(
+            "person-expired",
+            PersonIdentity("Lê Quang Vũ", "Phó Giám đốc", AGENCY),
+            now - 730 * day,
+            now - 365 * day,
+        )
+        pki.add(
+            "person-not-yet-valid",
+            PersonIdentity("Đỗ Thu Hà", "Phó Giám đốc", AGENCY),
+            now + 30 * day,
+            now + 395 * day,
+        )
+        pki.add(
+            "person-revoked",
+            PersonIdentity("Trần Văn Đức", "Phó Giám đốc", AGENCY),
+            now - day,
+            now + 365 * day,
+        )
+        pki.add(
+            "person-other-agency",
+            PersonIdentity("Phạm Minh Châu", "Giám đốc", OTHER_AGENCY),
+            now - day,
+            now + 365 * day,
+        )
         pki.add("organisation-other-agency", OTHER_AGENCY, now - day, now + 365 * day)
         pki.revoked_serials.append(pki.signers["person-revoked"].certificate.serial_number)
         return pki
@@ -193,9 +213,14 @@ class SoftPki:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, content_commitment=not timestamping,
-                    key_encipherment=False, data_encipherment=False, key_agreement=False,
-                    key_cert_sign=False, crl_sign=False, encipher_only=False,
+                    digital_signature=True,
+                    content_commitment=not timestamping,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
                     decipher_only=False,
                 ),
                 critical=True,
@@ -290,7 +315,9 @@ def _crl_points(url: str) -> x509.CRLDistributionPoints:
         [
             x509.DistributionPoint(
                 full_name=[x509.UniformResourceIdentifier(url)],
-                relative_name=None, reasons=None, crl_issuer=None,
+                relative_name=None,
+                reasons=None,
+                crl_issuer=None,
             )
         ]
     )
@@ -318,9 +345,15 @@ def _ca(
         )
         .add_extension(
             x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -559,8 +592,14 @@ def edxml_with_attachments(
         b"<%(p)sDescription>%(n)s</%(p)sDescription><%(p)sContentType>%(t)s</%(p)sContentType>"
         b'<edXML:ContentTransferEncoded xmlns:edXML="%(ns)s">%(d)s</edXML:ContentTransferEncoded>'
         b"</%(p)sAttachment>"
-        % {b"p": prefix, b"i": index, b"n": name.encode(), b"t": content_type.encode(),
-           b"ns": _EDXML_NS, b"d": base64.b64encode(data)}
+        % {
+            b"p": prefix,
+            b"i": index,
+            b"n": name.encode(),
+            b"t": content_type.encode(),
+            b"ns": _EDXML_NS,
+            b"d": base64.b64encode(data),
+        }
         for index, (name, content_type, data) in enumerate(attachments, start=900)
     )
     encoded = opening.group(0) + items + closing
@@ -584,7 +623,10 @@ def signed_edxml(pki: SoftPki, package: bytes) -> bytes:
     if signer is None:
         now = _now()
         signer = pki.add(
-            "organisation-rsa", AGENCY, now - dt.timedelta(days=1), now + dt.timedelta(days=365),
+            "organisation-rsa",
+            AGENCY,
+            now - dt.timedelta(days=1),
+            now + dt.timedelta(days=365),
             rsa_key=True,
         )
     assert isinstance(signer.key, rsa.RSAPrivateKey)

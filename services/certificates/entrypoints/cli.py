@@ -34,8 +34,10 @@ def _show(args: argparse.Namespace) -> int:
         return 1
     for role, signer in pki.signers.items():
         certificate = signer.certificate
-        print(f"{role:<20} {signer.key_id.decode():<28} "
-              f"{certificate.not_valid_after_utc.date()}  {certificate.subject.rfc4514_string()}")
+        print(
+            f"{role:<20} {signer.key_id.decode():<28} "
+            f"{certificate.not_valid_after_utc.date()}  {certificate.subject.rfc4514_string()}"
+        )
     return 0
 
 

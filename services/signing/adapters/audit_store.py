@@ -78,9 +78,11 @@ class PostgresAuditLog:
         table = self.table
         with self.engine.begin() as connection:
             connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_APPEND_LOCK)))
-            last_row = connection.execute(
-                sa.select(table).order_by(table.c.sequence.desc()).limit(1)
-            ).mappings().first()
+            last_row = (
+                connection.execute(sa.select(table).order_by(table.c.sequence.desc()).limit(1))
+                .mappings()
+                .first()
+            )
             record = chain(None if last_row is None else _record(last_row), event)
             connection.execute(
                 table.insert().values(
@@ -111,9 +113,11 @@ class PostgresAuditLog:
 
     def get(self, sequence: int) -> AuditRecord:
         with self.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(self.table).where(self.table.c.sequence == sequence)
-            ).mappings().first()
+            row = (
+                connection.execute(sa.select(self.table).where(self.table.c.sequence == sequence))
+                .mappings()
+                .first()
+            )
         if row is None:
             raise KeyError(f"audit sequence {sequence}: no such record")
         return _record(row)

@@ -29,12 +29,25 @@ LIBERATION_SERIF_ITALIC = Path("/usr/share/fonts/truetype/liberation2/Liberation
 # U+1EA0–U+1EF9 (ạ ả ấ … ỹ), and the punctuation of official documents (– — ‘ ’ “ ” … ₫).
 VIETNAMESE_UNICODES = [
     *range(0x20, 0x7F),
-    0xA0, 0xA7, 0xB0,
+    0xA0,
+    0xA7,
+    0xB0,
     *(ord(c) for c in "ÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝàáâãèéêìíòóôõùúý"),
     *(ord(c) for c in "ĂăĐđĨĩŨũƠơƯư"),
-    0x300, 0x301, 0x303, 0x309, 0x323,
+    0x300,
+    0x301,
+    0x303,
+    0x309,
+    0x323,
     *range(0x1EA0, 0x1EFA),
-    0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2026, 0x20AB,
+    0x2013,
+    0x2014,
+    0x2018,
+    0x2019,
+    0x201C,
+    0x201D,
+    0x2026,
+    0x20AB,
 ]
 
 _SUBSET_REVISION = 2  # bump when the subsetting options change (part of the cache key)

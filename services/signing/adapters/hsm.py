@@ -349,9 +349,7 @@ class Hsm:
 
     @staticmethod
     def _find(session: pkcs11.Session, object_class: ObjectClass, key_id: bytes):
-        found = list(
-            session.get_objects({Attribute.CLASS: object_class, Attribute.ID: key_id})
-        )
+        found = list(session.get_objects({Attribute.CLASS: object_class, Attribute.ID: key_id}))
         return found[0] if found else None
 
     def private_key(self, key_id: bytes, session: pkcs11.Session | None = None):

@@ -70,12 +70,14 @@ def round_seal_png(agency_name: str, agency_code: str, diameter_px: int = 425) -
     outer = centre - 4 * scale
     draw.ellipse(
         [centre - outer, centre - outer, centre + outer, centre + outer],
-        outline=red, width=round(9 * scale),
+        outline=red,
+        width=round(9 * scale),
     )
     inner = outer * 0.70
     draw.ellipse(
         [centre - inner, centre - inner, centre + inner, centre + inner],
-        outline=red, width=round(4 * scale),
+        outline=red,
+        width=round(4 * scale),
     )
     _draw_star(draw, centre, centre, inner * 0.42, red)
     text = agency_name.upper()
@@ -169,9 +171,7 @@ class EncodedImageContent(PdfContent):
         image_ref = self.writer.add_object(
             self._stream(self.image.rgb_flate, "/DeviceRGB", smask_ref)
         )
-        self.set_resource(
-            category=ResourceType.XOBJECT, name=pdf_name("/Im0"), value=image_ref
-        )
+        self.set_resource(category=ResourceType.XOBJECT, name=pdf_name("/Im0"), value=image_ref)
         if not self.box.width_defined:
             self.box.width = self.image.width
         if not self.box.height_defined:

@@ -236,7 +236,8 @@ class PadesEngine:
                     actual_digest=embedded.compute_digest(),
                 )
                 trusted = (
-                    check_trust and not is_timestamp
+                    check_trust
+                    and not is_timestamp
                     and await self._certificate_trusted(signer_cert, embedded.other_embedded_certs)
                 )
             except (PdfError, ValueError, KeyError, SigningError) as exc:
@@ -276,9 +277,13 @@ class PadesEngine:
             try:
                 await validator.async_validate_usage({"digital_signature"})
                 verdicts[key] = True
-            except (cv_errors.PathBuildingError, cv_errors.PathValidationError,
-                    cv_errors.InvalidCertificateError, cv_errors.RevokedError,
-                    cv_errors.ExpiredError):
+            except (
+                cv_errors.PathBuildingError,
+                cv_errors.PathValidationError,
+                cv_errors.InvalidCertificateError,
+                cv_errors.RevokedError,
+                cv_errors.ExpiredError,
+            ):
                 verdicts[key] = False
         return verdicts[key]
 
@@ -316,8 +321,11 @@ class PadesEngine:
             raise SignerCertificateExpired(
                 f"signer certificate {certificate.subject.human_friendly}: {exc}"
             ) from None
-        except (cv_errors.PathBuildingError, cv_errors.PathValidationError,
-                cv_errors.InvalidCertificateError) as exc:
+        except (
+            cv_errors.PathBuildingError,
+            cv_errors.PathValidationError,
+            cv_errors.InvalidCertificateError,
+        ) as exc:
             raise SignerCertificateUntrusted(
                 f"signer certificate {certificate.subject.human_friendly}: {exc}"
             ) from None
@@ -378,7 +386,8 @@ class PadesEngine:
             presign_cache=presign_cache,
             # An LTA signature over a document that already has document timestamps must
             # also validate that timestamp chain: not cacheable.
-            presign_key=None if earlier_document_timestamps and meta.use_pades_lta
+            presign_key=None
+            if earlier_document_timestamps and meta.use_pades_lta
             else (signer.key_id, meta.use_pades_lta),
         )
         target = io.BytesIO() if output is None else output
@@ -456,8 +465,14 @@ class PadesEngine:
             background_opacity=1.0,
         )
         return await self._sign(
-            writer, signer, meta, style, new_field=new_field, signing_time=now,
-            earlier_document_timestamps=any(sig.is_timestamp for sig in existing), output=output,
+            writer,
+            signer,
+            meta,
+            style,
+            new_field=new_field,
+            signing_time=now,
+            earlier_document_timestamps=any(sig.is_timestamp for sig in existing),
+            output=output,
         )
 
     def _field_spec(
@@ -475,7 +490,8 @@ class PadesEngine:
                 f"signature field {field_name!r}: not in the document and no coordinates given"
             )
         return fields.SigFieldSpec(
-            sig_field_name=field_name, on_page=0,
+            sig_field_name=field_name,
+            on_page=0,
             box=(rect.x0, rect.y0, rect.x1, rect.y1),  # type: ignore[arg-type]
         )
 
@@ -582,15 +598,22 @@ class PadesEngine:
             )
         if not digitised_copy:
             persons = [
-                sig for sig in existing
-                if not sig.is_timestamp and sig.subject.is_person
-                and sig.intact and sig.valid and sig.trusted
+                sig
+                for sig in existing
+                if not sig.is_timestamp
+                and sig.subject.is_person
+                and sig.intact
+                and sig.valid
+                and sig.trusted
                 and sig.subject.agency_code == agency_code
             ]
             if not persons:
-                others = ", ".join(
-                    f"{sig.subject.common_name} ({sig.subject.agency_code})" for sig in existing
-                ) or "none"
+                others = (
+                    ", ".join(
+                        f"{sig.subject.common_name} ({sig.subject.agency_code})" for sig in existing
+                    )
+                    or "none"
+                )
                 raise PersonSignatureMissing(
                     f"document: no valid signature of an authorised person of agency "
                     f"{agency_code}; signatures present: {others}"
@@ -626,8 +649,14 @@ class PadesEngine:
             background_opacity=1.0,
         )
         return await self._sign(
-            writer, signer, meta, style, new_field=new_field, signing_time=vietnam_now(),
-            earlier_document_timestamps=any(sig.is_timestamp for sig in existing), output=output,
+            writer,
+            signer,
+            meta,
+            style,
+            new_field=new_field,
+            signing_time=vietnam_now(),
+            earlier_document_timestamps=any(sig.is_timestamp for sig in existing),
+            output=output,
         )
 
     async def _text_signature(
@@ -679,14 +708,24 @@ class PadesEngine:
             name=signer.subject.common_name,
         )
         return await self._sign(
-            writer, signer, meta, style, new_field=new_field, text_params=text_params,
+            writer,
+            signer,
+            meta,
+            style,
+            new_field=new_field,
+            text_params=text_params,
             signing_time=signing_time,
             earlier_document_timestamps=any(sig.is_timestamp for sig in existing),
         )
 
     async def async_sign_attachment(
-        self, data: Document, signer: SignerProfile, *, number: str,
-        field_name: str = ORGANISATION_SIGNATURE_FIELD, filename: str = "",
+        self,
+        data: Document,
+        signer: SignerProfile,
+        *,
+        number: str,
+        field_name: str = ORGANISATION_SIGNATURE_FIELD,
+        filename: str = "",
     ) -> bytes:
         """Attachment in a separate file: number/symbol and ISO 8601 time, top right, no image.
 
@@ -696,18 +735,31 @@ class PadesEngine:
         if isinstance(data, bytes | bytearray):
             data = as_pdf(bytes(data), filename)
         return await self._text_signature(
-            data, signer, [number, "{signed_at}"], field_name=field_name,
-            reason="Ký số của cơ quan, tổ chức trên phụ lục kèm theo văn bản", width=170,
+            data,
+            signer,
+            [number, "{signed_at}"],
+            field_name=field_name,
+            reason="Ký số của cơ quan, tổ chức trên phụ lục kèm theo văn bản",
+            width=170,
         )
 
     async def async_sign_copy(
-        self, data: Document, signer: SignerProfile, *, copy_form: CopyForm, copying_agency: str,
+        self,
+        data: Document,
+        signer: SignerProfile,
+        *,
+        copy_form: CopyForm,
+        copying_agency: str,
         field_name: str = ORGANISATION_SIGNATURE_FIELD,
     ) -> bytes:
         """Copy (sao y / trích sao / sao lục): copy form, copying agency and time, top right."""
         return await self._text_signature(
-            data, signer, [copy_form.value, copying_agency, "{signed_at}"],
-            field_name=field_name, reason=f"{copy_form.value.capitalize()} văn bản", width=230,
+            data,
+            signer,
+            [copy_form.value, copying_agency, "{signed_at}"],
+            field_name=field_name,
+            reason=f"{copy_form.value.capitalize()} văn bản",
+            width=230,
         )
 
     # -- synchronous wrappers (not usable inside a running event loop: await async_*) ----------

@@ -80,10 +80,9 @@ class PreEncodedPKCS11Signer(PKCS11Signer):
                 is_pdf_sig=is_pdf_sig,
             )
         )
-        if (
-            content_type == "data"
-            and [type(p) for p in providers] == [SigningCertificateV2Provider]
-        ):
+        if content_type == "data" and [type(p) for p in providers] == [
+            SigningCertificateV2Provider
+        ]:
             message_digest = der_tlv(
                 0x30, _MESSAGE_DIGEST_OID + der_tlv(0x31, der_tlv(0x04, data_digest))
             )
@@ -96,9 +95,14 @@ class PreEncodedPKCS11Signer(PKCS11Signer):
             return cms.CMSAttributes.load(der_tlv(0x31, b"".join(sorted(encoded))))
         # Not a plain PAdES signature: pyHanko's own path (never taken by PadesEngine).
         return await super().signed_attrs(
-            data_digest, digest_algorithm, attr_settings=attr_settings,
-            content_type=content_type, use_pades=use_pades, timestamper=timestamper,
-            dry_run=dry_run, is_pdf_sig=is_pdf_sig,
+            data_digest,
+            digest_algorithm,
+            attr_settings=attr_settings,
+            content_type=content_type,
+            use_pades=use_pades,
+            timestamper=timestamper,
+            dry_run=dry_run,
+            is_pdf_sig=is_pdf_sig,
         )
 
     def _constant_parts(self) -> dict[str, bytes]:
@@ -110,8 +114,10 @@ class PreEncodedPKCS11Signer(PKCS11Signer):
             key = (self.signing_cert.sha256, tuple(c.sha256 for c in self.cert_registry))
             parts = _PARTS_BY_SIGNER.get(key)
             if parts is None:
-                certificates = [self.signing_cert, *(c for c in self.cert_registry
-                                                     if c != self.signing_cert)]
+                certificates = [
+                    self.signing_cert,
+                    *(c for c in self.cert_registry if c != self.signing_cert),
+                ]
                 parts = {
                     "certificates": b"".join(c.dump() for c in certificates),
                     "sid": cms.IssuerAndSerialNumber(
@@ -140,8 +146,11 @@ class PreEncodedPKCS11Signer(PKCS11Signer):
     ) -> cms.ContentInfo:
         if self.attribute_certs or digest_algorithm.startswith("shake"):
             return super()._package_signature(
-                digest_algorithm=digest_algorithm, cms_version=cms_version,
-                signed_attrs=signed_attrs, signature=signature, unsigned_attrs=unsigned_attrs,
+                digest_algorithm=digest_algorithm,
+                cms_version=cms_version,
+                signed_attrs=signed_attrs,
+                signature=signature,
+                unsigned_attrs=unsigned_attrs,
                 encap_content_info=encap_content_info,
             )
         parts = self._constant_parts()
@@ -151,7 +160,8 @@ class PreEncodedPKCS11Signer(PKCS11Signer):
             der_tlv(0x02, b"\x01")
             + parts["sid"]
             + digest_algorithm_der
-            + b"\xa0" + signed_attrs_der[1:]  # [0] IMPLICIT SET OF Attribute
+            + b"\xa0"
+            + signed_attrs_der[1:]  # [0] IMPLICIT SET OF Attribute
             + self.get_signature_mechanism_for_digest(digest_algorithm).dump()
             + der_tlv(0x04, signature)
         )

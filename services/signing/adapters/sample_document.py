@@ -145,8 +145,9 @@ def generate_sample(content: SampleContent) -> tuple[bytes, DocumentLayout]:
     canvas.setLineWidth(0.6)
     canvas.line(left_centre - width / 6, top - 20, left_centre + width / 6, top - 20)
     _centred(canvas, "LTSerif-Bold", 12, right_centre, top, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
-    motto = _centred(canvas, "LTSerif-Bold", 13, right_centre, top - 15,
-                     "Độc lập - Tự do - Hạnh phúc")
+    motto = _centred(
+        canvas, "LTSerif-Bold", 13, right_centre, top - 15, "Độc lập - Tự do - Hạnh phúc"
+    )
     canvas.line(right_centre - motto / 2, top - 19, right_centre + motto / 2, top - 19)
 
     # Số/ký hiệu and the date are form fields the clerk fills after the person signed.
@@ -166,8 +167,13 @@ def generate_sample(content: SampleContent) -> tuple[bytes, DocumentLayout]:
     body_top = number_y - 95
     _centred(canvas, "LTSerif", 14, (left + right) / 2, body_top, content.addressee)
     body_style = ParagraphStyle(
-        "body", fontName="LTSerif", fontSize=14, leading=19, alignment=TA_JUSTIFY,
-        firstLineIndent=1 * 28.35, spaceAfter=6,
+        "body",
+        fontName="LTSerif",
+        fontSize=14,
+        leading=19,
+        alignment=TA_JUSTIFY,
+        firstLineIndent=1 * 28.35,
+        spaceAfter=6,
     )
     y = body_top - 14
     for text in content.paragraphs:

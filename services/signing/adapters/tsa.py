@@ -124,7 +124,8 @@ class HsmTimestampAuthority(DummyTimeStamper):
             der_tlv(0x02, b"\x01")
             + parts["sid"]
             + parts["sha256"]
-            + b"\xa0" + attributes[1:]  # signedAttrs [0] IMPLICIT: same content, new tag
+            + b"\xa0"
+            + attributes[1:]  # signedAttrs [0] IMPLICIT: same content, new tag
             + parts["rsa"]
             + der_tlv(0x04, signature),
         )

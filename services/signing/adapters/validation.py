@@ -64,7 +64,8 @@ async def async_validate_with_pyhanko(data: bytes, trust: TrustConfig) -> list[S
             ts_status = status.timestamp_validity
             has_ts = ts_status is not None
             signature_ts_valid = (
-                None if ts_status is None
+                None
+                if ts_status is None
                 else bool(ts_status.intact and ts_status.valid and ts_status.trusted)
             )
         reports.append(
@@ -111,15 +112,27 @@ class NssTrustStore:
         self.path = Path(self._directory.name)
         subprocess.run(
             ["certutil", "-N", "-d", f"sql:{self.path}", "--empty-password"],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         for index, der in enumerate(root_certificates_der):
             cert_file = self.path / f"root{index}.der"
             cert_file.write_bytes(der)
             subprocess.run(
-                ["certutil", "-A", "-d", f"sql:{self.path}", "-n", f"lt-root-{index}",
-                 "-t", "CT,C,C", "-i", str(cert_file)],
-                check=True, capture_output=True,
+                [
+                    "certutil",
+                    "-A",
+                    "-d",
+                    f"sql:{self.path}",
+                    "-n",
+                    f"lt-root-{index}",
+                    "-t",
+                    "CT,C,C",
+                    "-i",
+                    str(cert_file),
+                ],
+                check=True,
+                capture_output=True,
             )
         for index, der in enumerate(crls_der):
             crl_file = self.path / f"crl{index}.der"
@@ -127,7 +140,8 @@ class NssTrustStore:
             # -B: the dev CRLs are signed by software CA keys NSS has no private part of.
             subprocess.run(
                 ["crlutil", "-I", "-B", "-d", f"sql:{self.path}", "-i", str(crl_file)],
-                check=True, capture_output=True,
+                check=True,
+                capture_output=True,
             )
 
     def close(self) -> None:

@@ -100,9 +100,7 @@ def verify_chain(records: Iterable[AuditRecord]) -> int:
     expected_previous, expected_sequence, count = GENESIS_HASH, 1, 0
     for record in records:
         if record.sequence != expected_sequence:
-            raise AuditChainBroken(
-                record.sequence, f"sequence gap, expected {expected_sequence}"
-            )
+            raise AuditChainBroken(record.sequence, f"sequence gap, expected {expected_sequence}")
         if record.previous_hash != expected_previous:
             raise AuditChainBroken(
                 record.sequence, "previous_hash does not link to the prior record"

@@ -61,8 +61,11 @@ def _keys_csr(args: argparse.Namespace) -> int:
         if args.agency_code:
             check_agency_code(args.agency_code)
         subject = build_subject(
-            common_name=args.common_name, organisation=args.organisation,
-            agency_code=args.agency_code, title=args.title, locality=args.locality,
+            common_name=args.common_name,
+            organisation=args.organisation,
+            agency_code=args.agency_code,
+            title=args.title,
+            locality=args.locality,
         )
         der = certificate_request(_hsm(), _key_id(args), subject)
     except (HsmError, InvalidAgencyCode) as exc:
@@ -92,8 +95,9 @@ def _keys_list(args: argparse.Namespace) -> int:
     for info in keys:
         text_id = info.key_id.decode("utf-8", errors="replace")
         certificate = "cert" if info.has_certificate else "no-cert"
-        print(f"{info.key_id_hex:<40} {text_id:<28} {info.algorithm:<8} {certificate:<8} "
-              f"{info.label}")
+        print(
+            f"{info.key_id_hex:<40} {text_id:<28} {info.algorithm:<8} {certificate:<8} {info.label}"
+        )
     return 0
 
 
@@ -130,8 +134,14 @@ def _sign_sample(args: argparse.Namespace) -> int:
     )
     letter, _ = generate_sample(default_content(DEV_PERSON))
     attachment = generate_attachment(
-        "Phụ lục", [f"(Kèm theo Công văn số {number})", "Danh sách cơ quan triển khai:",
-                    "1. Sở Tài chính", "2. Sở Nội vụ", "3. Ủy ban nhân dân thành phố Hà Giang"],
+        "Phụ lục",
+        [
+            f"(Kèm theo Công văn số {number})",
+            "Danh sách cơ quan triển khai:",
+            "1. Sở Tài chính",
+            "2. Sở Nội vụ",
+            "3. Ủy ban nhân dân thành phố Hà Giang",
+        ],
     )
 
     async def run() -> tuple[bytes, bytes]:
@@ -167,9 +177,11 @@ def _sign_sample(args: argparse.Namespace) -> int:
             verdict = "OK" if report.ok else "FAIL"
             failures += not report.ok
             level = report.modification_level.name if report.modification_level else "-"
-            print(f"{name}: {report.field_name} [{report.signer}] {verdict} "
-                  f"intact={report.intact} valid={report.valid} trusted={report.trusted} "
-                  f"modifications={level}")
+            print(
+                f"{name}: {report.field_name} [{report.signer}] {verdict} "
+                f"intact={report.intact} valid={report.valid} trusted={report.trusted} "
+                f"modifications={level}"
+            )
     print(f"wrote {', '.join(files)} and audit.jsonl to {out}")
     print("DEV PKI — không dùng thật: trust dev-root-ca.pem only for testing.")
     return 1 if failures else 0

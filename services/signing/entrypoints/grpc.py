@@ -77,8 +77,9 @@ class SigningService:
         try:
             signer = signers.profile(request.key_id) if request.key_id else None
         except HsmError as exc:
-            record = audit_refusal(audit_log, request.operation, request.requested_by,
-                                   key_hex, data, exc)
+            record = audit_refusal(
+                audit_log, request.operation, request.requested_by, key_hex, data, exc
+            )
             raise refusal_error(exc, record) from None
         workflow = SigningWorkflow(self.runtime.engine, audit_log)
         try:
@@ -91,8 +92,14 @@ class SigningService:
         try:
             check_caller_scope(request, self.runtime.signers)
         except (ServiceError, HsmError) as exc:
-            record = audit_refusal(self._audit_log(), request.operation, request.requested_by,
-                                   request.key_id.hex() if request.key_id else "", b"", exc)
+            record = audit_refusal(
+                self._audit_log(),
+                request.operation,
+                request.requested_by,
+                request.key_id.hex() if request.key_id else "",
+                b"",
+                exc,
+            )
             raise refusal_error(exc, record) from None
 
     # -- RPCs -------------------------------------------------------------------------------
@@ -109,8 +116,14 @@ class SigningService:
         try:
             request = parse_header(header)
         except InvalidArgument as exc:
-            record = audit_refusal(self._audit_log(), operation_name(header),
-                                   header.requested_by, header.key_id_hex, b"", exc)
+            record = audit_refusal(
+                self._audit_log(),
+                operation_name(header),
+                header.requested_by,
+                header.key_id_hex,
+                b"",
+                exc,
+            )
             raise refusal_error(exc, record) from None
         self._check_scope(request)  # before the upload: a refused caller sends nothing more
         upload = UploadBuffer(self.runtime.engine.max_document_bytes)
@@ -118,18 +131,26 @@ class SigningService:
         try:
             for chunk in request_iterator:
                 if chunk.WhichOneof("part") == "header":
-                    raise InvalidArgument("sent twice; only the first message is a header",
-                                          field="header")
+                    raise InvalidArgument(
+                        "sent twice; only the first message is a header", field="header"
+                    )
                 upload.add(chunk.data)
             if not context.is_active():
                 # The stream ended because the caller went away, not because it was complete.
-                raise SigningCallRefused("the caller cancelled the upload", status="CANCELLED",
-                                         field="document")
+                raise SigningCallRefused(
+                    "the caller cancelled the upload", status="CANCELLED", field="document"
+                )
             if not len(upload):
                 raise InvalidArgument("no bytes received", field="document")
         except ServiceError as exc:
-            record = audit_refusal(self._audit_log(), request.operation, request.requested_by,
-                                   key_hex, upload.bytes(), exc)
+            record = audit_refusal(
+                self._audit_log(),
+                request.operation,
+                request.requested_by,
+                key_hex,
+                upload.bytes(),
+                exc,
+            )
             raise refusal_error(exc, record) from None
         result = self._sign(request, upload.bytes())
         yield pb.SignedChunk(audit=audit_to_pb(result.audit))
@@ -143,9 +164,14 @@ class SigningService:
         try:
             sign_request = parse_header(request.header)
         except InvalidArgument as exc:
-            record = audit_refusal(self._audit_log(), operation_name(request.header),
-                                   request.header.requested_by, request.header.key_id_hex,
-                                   b"", exc)
+            record = audit_refusal(
+                self._audit_log(),
+                operation_name(request.header),
+                request.header.requested_by,
+                request.header.key_id_hex,
+                b"",
+                exc,
+            )
             raise refusal_error(exc, record) from None
         self._check_scope(sign_request)  # once for the batch, before any item
         if not request.items:
@@ -184,18 +210,30 @@ class SigningService:
         if len(item.document) > self.runtime.engine.max_document_bytes:
             limit = self.runtime.engine.max_document_bytes
             error: ServiceError = SigningCallRefused(
-                f"more than {limit} bytes", status="INVALID_ARGUMENT", field="document")
-            record = audit_refusal(self._audit_log(), request.operation, request.requested_by,
-                                   request.key_id.hex() if request.key_id else "",
-                                   item.document, error)
+                f"more than {limit} bytes", status="INVALID_ARGUMENT", field="document"
+            )
+            record = audit_refusal(
+                self._audit_log(),
+                request.operation,
+                request.requested_by,
+                request.key_id.hex() if request.key_id else "",
+                item.document,
+                error,
+            )
             error = refusal_error(error, record)
-            return pb.BatchResult(id=item.id, error_code=error.status, error=error.reason,
-                                  error_field=f"items[].{error.field}")
+            return pb.BatchResult(
+                id=item.id,
+                error_code=error.status,
+                error=error.reason,
+                error_field=f"items[].{error.field}",
+            )
         try:
             signed = self._sign(request, item.document)
         except ServiceError as exc:
             return pb.BatchResult(
-                id=item.id, error_code=exc.status, error=exc.reason,
+                id=item.id,
+                error_code=exc.status,
+                error=exc.reason,
                 error_field=_item_field(exc.field),
             )
         return pb.BatchResult(id=item.id, document=signed.document, audit=audit_to_pb(signed.audit))
@@ -237,9 +275,12 @@ class SigningService:
             raise refusal_error(exc) from None
         listed = []
         for info in keys:
-            entry = pb.SigningKey(key_id_hex=info.key_id_hex, label=info.label,
-                                  algorithm=str(info.algorithm),
-                                  has_certificate=info.has_certificate)
+            entry = pb.SigningKey(
+                key_id_hex=info.key_id_hex,
+                label=info.label,
+                algorithm=str(info.algorithm),
+                has_certificate=info.has_certificate,
+            )
             if info.has_certificate:
                 try:
                     profile = runtime.signers.profile(info.key_id)

@@ -83,8 +83,11 @@ OPERATIONS = {
     pb.ATTACHMENT: "sign_attachment",
     pb.COPY: "sign_copy",
 }
-COPY_FORMS = {pb.SAO_Y: CopyForm.SAO_Y, pb.TRICH_SAO: CopyForm.TRICH_SAO,
-              pb.SAO_LUC: CopyForm.SAO_LUC}
+COPY_FORMS = {
+    pb.SAO_Y: CopyForm.SAO_Y,
+    pb.TRICH_SAO: CopyForm.TRICH_SAO,
+    pb.SAO_LUC: CopyForm.SAO_LUC,
+}
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -123,9 +126,7 @@ def refusal_error(
     """The chassis error for a refusal; names the audit record that recorded it."""
     suffix = f" (audit record {audit.sequence})" if audit is not None else ""
     if isinstance(exc, ServiceError):
-        return SigningCallRefused(
-            f"{exc.reason}{suffix}", status=exc.status, field=exc.field
-        )
+        return SigningCallRefused(f"{exc.reason}{suffix}", status=exc.status, field=exc.field)
     field_name = refused_field(exc)
     message = str(exc)
     if field_name and message.startswith(f"{field_name.rsplit('.', 1)[-1]}: "):
@@ -163,8 +164,7 @@ def parse_header(header: pb.SignHeader, prefix: str = "header") -> SignRequest:
         raise InvalidArgument("must name the step (PERSON … COPY)", field=f"{prefix}.step")
     requested_by = header.requested_by.strip()
     if not requested_by:
-        raise InvalidArgument("must say who asks for the signature",
-                              field=f"{prefix}.requested_by")
+        raise InvalidArgument("must say who asks for the signature", field=f"{prefix}.requested_by")
     key_id: bytes | None = None
     if header.step != pb.NUMBER_AND_DATE:
         if not header.key_id_hex:
@@ -185,8 +185,9 @@ def parse_header(header: pb.SignHeader, prefix: str = "header") -> SignRequest:
     if header.step == pb.COPY:
         copy_form = COPY_FORMS.get(header.copy_form)
         if copy_form is None:
-            raise InvalidArgument("must be SAO_Y, TRICH_SAO or SAO_LUC",
-                                  field=f"{prefix}.copy_form")
+            raise InvalidArgument(
+                "must be SAO_Y, TRICH_SAO or SAO_LUC", field=f"{prefix}.copy_form"
+            )
     return SignRequest(
         step=header.step,
         operation=OPERATIONS[header.step],
@@ -215,7 +216,8 @@ class UploadBuffer:
         if len(self._data) + len(chunk) > self.limit:
             raise SigningCallRefused(
                 f"more than {self.limit} bytes uploaded; refused while streaming",
-                status="INVALID_ARGUMENT", field="document",
+                status="INVALID_ARGUMENT",
+                field="document",
             )
         self._data += chunk
 
@@ -228,7 +230,7 @@ class UploadBuffer:
 
 def reply_chunks(document: bytes, size: int = REPLY_CHUNK_BYTES) -> Iterable[bytes]:
     for start in range(0, len(document), size):
-        yield document[start:start + size]
+        yield document[start : start + size]
 
 
 # -- audit log with outbox ------------------------------------------------------------------------
@@ -262,8 +264,9 @@ def document_signed_event(record: AuditRecord) -> Event:
         signed_at=iso(event.at),
     )
     # Keyed by the signed document's hash: the next step on the same document finds it.
-    return Event.of(DOCUMENT_TOPIC, DOCUMENT_SIGNED_TYPE, "signing",
-                    event.document_sha256_after or "", payload)
+    return Event.of(
+        DOCUMENT_TOPIC, DOCUMENT_SIGNED_TYPE, "signing", event.document_sha256_after or "", payload
+    )
 
 
 class OutboxAuditLog:
@@ -297,7 +300,8 @@ class OutboxAuditLog:
             uow.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key())))
             last = uow.execute(
                 sa.select(table.c.sequence, table.c.record_hash)
-                .order_by(table.c.sequence.desc()).limit(1)
+                .order_by(table.c.sequence.desc())
+                .limit(1)
             ).first()
             previous = None if last is None else _Tail(last.sequence, last.record_hash)
             record = chain(previous, event)  # type: ignore[arg-type]
@@ -370,13 +374,24 @@ class RecordingAuditLog:
 
 
 def audit_refusal(
-    audit_log: RecordingAuditLog, request_operation: str, requested_by: str, key_hex: str,
-    data: bytes, exc: Exception,
+    audit_log: RecordingAuditLog,
+    request_operation: str,
+    requested_by: str,
+    key_hex: str,
+    data: bytes,
+    exc: Exception,
 ) -> AuditRecord:
     """Record a refusal made before the workflow ran (bad header, oversize, unknown key)."""
     return audit_log.append(
-        AuditEvent(requested_by or "(not given)", request_operation, key_hex, sha256_hex(data),
-                   None, Outcome.REFUSED, f"{type(exc).__name__}: {exc}")
+        AuditEvent(
+            requested_by or "(not given)",
+            request_operation,
+            key_hex,
+            sha256_hex(data),
+            None,
+            Outcome.REFUSED,
+            f"{type(exc).__name__}: {exc}",
+        )
     )
 
 
@@ -407,8 +422,9 @@ class SignerDirectory:
         if subject.is_person:
             image = handwritten_signature_png(subject.common_name)
         else:
-            image = round_seal_png(subject.organisation or subject.common_name,
-                                   subject.agency_code or "")
+            image = round_seal_png(
+                subject.organisation or subject.common_name, subject.agency_code or ""
+            )
         profile = SignerProfile(
             key_id=key_id,
             certificate=certificate,
@@ -463,8 +479,9 @@ def build_runtime(environ: dict[str, str] | None = None) -> SigningRuntime:
         from services.certificates.devpki import ensure_dev_pki
         from services.signing.service_layer.workflow import dev_signing
 
-        logger.warning("signing: %s not set, using the development PKI (never in production)",
-                       TRUST_DIR_ENV)
+        logger.warning(
+            "signing: %s not set, using the development PKI (never in production)", TRUST_DIR_ENV
+        )
         var_dir = env.get("LT_VAR_DIR")
         dev = dev_signing(hsm, ensure_dev_pki(hsm, Path(var_dir) if var_dir else None))
         engine, signers = dev.engine, SignerDirectory(hsm, dev.trust)
@@ -504,11 +521,11 @@ def step_action(
     if request.step == pb.PERSON:
         return workflow.sign_person(data, signer, who)
     if request.step == pb.ORGANISATION:
-        return workflow.sign_organisation(data, signer, who,
-                                          digitised_copy=request.digitised_copy)
+        return workflow.sign_organisation(data, signer, who, digitised_copy=request.digitised_copy)
     if request.step == pb.ATTACHMENT:
-        return workflow.sign_attachment(data, signer, request.number, who,
-                                        filename=request.filename)
+        return workflow.sign_attachment(
+            data, signer, request.number, who, filename=request.filename
+        )
     assert request.copy_form is not None
     return workflow.sign_copy(data, signer, request.copy_form, request.copying_agency, who)
 

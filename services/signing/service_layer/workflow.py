@@ -73,15 +73,29 @@ class SigningService:
             signed = await action()
         except (SigningRefused, HsmError) as exc:
             self.audit_log.append(
-                AuditEvent(requested_by, operation, key_hex, before, None, Outcome.REFUSED,
-                           f"{type(exc).__name__}: {exc}")
+                AuditEvent(
+                    requested_by,
+                    operation,
+                    key_hex,
+                    before,
+                    None,
+                    Outcome.REFUSED,
+                    f"{type(exc).__name__}: {exc}",
+                )
             )
             raise
         except Exception as exc:
             logger.exception("signing operation %s failed unexpectedly", operation)
             self.audit_log.append(
-                AuditEvent(requested_by, operation, key_hex, before, None, Outcome.FAILED,
-                           f"{type(exc).__name__}: {exc}")
+                AuditEvent(
+                    requested_by,
+                    operation,
+                    key_hex,
+                    before,
+                    None,
+                    Outcome.FAILED,
+                    f"{type(exc).__name__}: {exc}",
+                )
             )
             raise SigningEngineFailed(f"{operation}: {type(exc).__name__}: {exc}") from exc
         record = self.audit_log.append(
@@ -93,7 +107,10 @@ class SigningService:
         self, data: bytes, signer: SignerProfile, requested_by: str
     ) -> SignedResult:
         return await self._audited(
-            "sign_person", requested_by, signer.key_id, data,
+            "sign_person",
+            requested_by,
+            signer.key_id,
+            data,
             lambda: self.engine.async_sign_person(data, signer),
         )
 
@@ -101,7 +118,10 @@ class SigningService:
         self, data: bytes, number: str, place_and_date: str, requested_by: str
     ) -> SignedResult:
         return await self._audited(
-            "fill_number_and_date", requested_by, None, data,
+            "fill_number_and_date",
+            requested_by,
+            None,
+            data,
             lambda: self.engine.async_fill_number_and_date(
                 data, number=number, place_and_date=place_and_date
             ),
@@ -111,29 +131,46 @@ class SigningService:
         self, data: bytes, signer: SignerProfile, requested_by: str, *, digitised_copy: bool = False
     ) -> SignedResult:
         return await self._audited(
-            "sign_organisation", requested_by, signer.key_id, data,
+            "sign_organisation",
+            requested_by,
+            signer.key_id,
+            data,
             lambda: self.engine.async_sign_organisation(
                 data, signer, digitised_copy=digitised_copy
             ),
         )
 
     async def sign_attachment(
-        self, data: bytes, signer: SignerProfile, number: str, requested_by: str,
+        self,
+        data: bytes,
+        signer: SignerProfile,
+        number: str,
+        requested_by: str,
         filename: str = "",
     ) -> SignedResult:
         return await self._audited(
-            "sign_attachment", requested_by, signer.key_id, data,
+            "sign_attachment",
+            requested_by,
+            signer.key_id,
+            data,
             lambda: self.engine.async_sign_attachment(
                 data, signer, number=number, filename=filename
             ),
         )
 
     async def sign_copy(
-        self, data: bytes, signer: SignerProfile, copy_form: CopyForm, copying_agency: str,
+        self,
+        data: bytes,
+        signer: SignerProfile,
+        copy_form: CopyForm,
+        copying_agency: str,
         requested_by: str,
     ) -> SignedResult:
         return await self._audited(
-            "sign_copy", requested_by, signer.key_id, data,
+            "sign_copy",
+            requested_by,
+            signer.key_id,
+            data,
             lambda: self.engine.async_sign_copy(
                 data, signer, copy_form=copy_form, copying_agency=copying_agency
             ),

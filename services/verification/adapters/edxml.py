@@ -82,7 +82,8 @@ def _verify_attachments(
     if len(pdfs) > MAX_PDF_ATTACHMENTS:
         return [], [
             Check.failed(
-                "attachments", SubIndication.FORMAT_FAILURE,
+                "attachments",
+                SubIndication.FORMAT_FAILURE,
                 f"{len(pdfs)} PDF attachments, more than the limit {MAX_PDF_ATTACHMENTS}",
             )
         ]
@@ -176,7 +177,8 @@ def verify_edxml(
     except (EdxmlError, RecursionError, ValueError) as exc:
         checks.append(
             Check.failed(
-                "package", SubIndication.FORMAT_FAILURE,
+                "package",
+                SubIndication.FORMAT_FAILURE,
                 f"not a readable edXML package ({type(exc).__name__}: {exc})",
             )
         )
@@ -200,7 +202,8 @@ def verify_edxml(
                 elif certificate.agency_code != expected:
                     checks.append(
                         Check.failed(
-                            "sender", SubIndication.SIGNER_NOT_OF_SENDER,
+                            "sender",
+                            SubIndication.SIGNER_NOT_OF_SENDER,
                             f"signed by agency {certificate.agency_code}, the sender is {expected}",
                         )
                     )
@@ -292,4 +295,3 @@ async def _signature(
         checks=tuple(checks),
         verdict=combine(checks),
     )
-

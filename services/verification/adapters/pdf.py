@@ -346,9 +346,7 @@ class _FormTooDeep(Exception):
     pass
 
 
-def field_changes_after(
-    reader: Any, signed_revision: int, allowed: frozenset[str]
-) -> list[str]:
+def field_changes_after(reader: Any, signed_revision: int, allowed: frozenset[str]) -> list[str]:
     """Descriptions of changes to form fields after ``signed_revision`` that are not allowed.
 
     Allowed: the value and appearance of the whitelisted fields (number/symbol and date),
@@ -399,16 +397,15 @@ def _own_review(reviewer: RevisionReviewer, sig: EmbeddedPdfSignature) -> Update
     return review
 
 
-def _modification_checks(
-    status: Any, review: UpdateReview | None, docmdp: Any
-) -> list[Check]:
+def _modification_checks(status: Any, review: UpdateReview | None, docmdp: Any) -> list[Check]:
     """Coverage and modification checks, from our review or else from pyHanko's analysis."""
     checks: list[Check] = []
     coverage = status.coverage
     if coverage not in (SignatureCoverageLevel.ENTIRE_REVISION, SignatureCoverageLevel.ENTIRE_FILE):
         checks.append(
             Check.failed(
-                "coverage", SubIndication.FORMAT_FAILURE,
+                "coverage",
+                SubIndication.FORMAT_FAILURE,
                 f"the signed byte ranges do not cover a whole revision ({coverage})",
             )
         )
@@ -417,7 +414,8 @@ def _modification_checks(
     if review is not None and review.outcome is Outcome.DISALLOWED:
         checks.append(
             Check.failed(
-                "modifications", SubIndication.DISALLOWED_MODIFICATION,
+                "modifications",
+                SubIndication.DISALLOWED_MODIFICATION,
                 f"{review.reason}; only form filling of the number/date fields, later "
                 "signatures and LTA updates are allowed",
             )
@@ -432,7 +430,8 @@ def _modification_checks(
     if docmdp_ok is False or level is None or level > ModificationLevel.FORM_FILLING:
         checks.append(
             Check.failed(
-                "modifications", SubIndication.DISALLOWED_MODIFICATION,
+                "modifications",
+                SubIndication.DISALLOWED_MODIFICATION,
                 f"changes after signing are of level {getattr(level, 'name', level)}; only form "
                 "filling of the number/date fields, later signatures and LTA updates are allowed",
             )
@@ -445,9 +444,7 @@ def _modification_checks(
 class PdfVerifier:
     """Verifies signed PDFs against a trust store and a policy. Thread-safe; reuse one."""
 
-    def __init__(
-        self, trust: TrustStore, policy: VerificationPolicy | None = None
-    ) -> None:
+    def __init__(self, trust: TrustStore, policy: VerificationPolicy | None = None) -> None:
         self.policy = policy or VerificationPolicy()
         self._trust = trust
         self._materials: OrderedDict[str, TrustMaterial] = OrderedDict()
@@ -523,7 +520,8 @@ class PdfVerifier:
             logger.debug("unreadable PDF", exc_info=True)
             checks = [
                 Check.failed(
-                    "structure", SubIndication.FORMAT_FAILURE,
+                    "structure",
+                    SubIndication.FORMAT_FAILURE,
                     f"not a readable signed PDF ({type(exc).__name__}: {_short(exc)})",
                 )
             ]
@@ -556,7 +554,8 @@ class PdfVerifier:
         if len(embedded_signatures) > self.policy.max_signatures:
             return [], [
                 Check.failed(
-                    "structure", SubIndication.FORMAT_FAILURE,
+                    "structure",
+                    SubIndication.FORMAT_FAILURE,
                     f"{len(embedded_signatures)} signatures, more than the limit "
                     f"{self.policy.max_signatures}",
                 )
@@ -576,7 +575,12 @@ class PdfVerifier:
             else:
                 results.append(
                     await self._signature(
-                        reader, sig, material, embedded, now_context, document_timestamps,
+                        reader,
+                        sig,
+                        material,
+                        embedded,
+                        now_context,
+                        document_timestamps,
                         reviewer,
                     )
                 )
@@ -653,14 +657,17 @@ class PdfVerifier:
             context = self._context(material, embedded, moment)
             review = _own_review(reviewer, sig)
             status = await async_validate_pdf_signature(
-                sig, signer_validation_context=context, ts_validation_context=ts_context,
+                sig,
+                signer_validation_context=context,
+                ts_validation_context=ts_context,
                 skip_diff=review is not None,
             )
             checks.extend(_integrity_checks(status))
             ts_status = status.timestamp_validity
             if ts_status is not None:
-                signing_time, time_source = _vietnam(ts_status.timestamp), (
-                    TimeSource.SIGNATURE_TIMESTAMP
+                signing_time, time_source = (
+                    _vietnam(ts_status.timestamp),
+                    (TimeSource.SIGNATURE_TIMESTAMP),
                 )
                 checks.append(_timestamp_check(ts_status))
             elif claimed is not None:
@@ -726,7 +733,8 @@ def _short(exc: BaseException) -> str:
 
 def _unreadable(exc: Exception) -> Check:
     return Check.failed(
-        "format", SubIndication.FORMAT_FAILURE,
+        "format",
+        SubIndication.FORMAT_FAILURE,
         f"signature cannot be processed ({type(exc).__name__}: {_short(exc)})",
     )
 
@@ -735,7 +743,8 @@ def _integrity_checks(status: Any) -> list[Check]:
     if not status.intact:
         return [
             Check.failed(
-                "integrity", SubIndication.HASH_FAILURE,
+                "integrity",
+                SubIndication.HASH_FAILURE,
                 "the digest of the signed byte ranges does not match the signed digest",
             )
         ]
@@ -743,7 +752,8 @@ def _integrity_checks(status: Any) -> list[Check]:
     if not status.valid:
         checks.append(
             Check.failed(
-                "signature value", SubIndication.SIG_CRYPTO_FAILURE,
+                "signature value",
+                SubIndication.SIG_CRYPTO_FAILURE,
                 "the CMS signature does not verify with the certificate's public key",
             )
         )
@@ -766,17 +776,20 @@ def _trust_check(status: Any, what: str) -> Check:
 def _timestamp_check(ts_status: Any) -> Check:
     if not ts_status.intact:
         return Check.failed(
-            "signature timestamp", SubIndication.HASH_FAILURE,
+            "signature timestamp",
+            SubIndication.HASH_FAILURE,
             "the timestamp token does not match the signature it claims to cover",
         )
     if not ts_status.valid:
         return Check.failed(
-            "signature timestamp", SubIndication.SIG_CRYPTO_FAILURE,
+            "signature timestamp",
+            SubIndication.SIG_CRYPTO_FAILURE,
             "the timestamp token's signature does not verify",
         )
     if not ts_status.trusted:
         return Check.failed(
-            "signature timestamp", SubIndication.TIMESTAMP_FAILURE,
+            "signature timestamp",
+            SubIndication.TIMESTAMP_FAILURE,
             "the timestamp authority is not trusted",
         )
     return Check.passed(
@@ -791,13 +804,15 @@ def _validity_check(cert: asn1_x509.Certificate, moment: datetime | None) -> Che
         return None
     if moment > cert.not_valid_after:
         return Check.failed(
-            "certificate validity", SubIndication.EXPIRED,
+            "certificate validity",
+            SubIndication.EXPIRED,
             f"signed at {moment.isoformat()}, the certificate expired "
             f"{_vietnam(cert.not_valid_after).isoformat()}",  # type: ignore[union-attr]
         )
     if moment < cert.not_valid_before:
         return Check.failed(
-            "certificate validity", SubIndication.NOT_YET_VALID,
+            "certificate validity",
+            SubIndication.NOT_YET_VALID,
             f"signed at {moment.isoformat()}, the certificate is valid from "
             f"{_vietnam(cert.not_valid_before).isoformat()}",  # type: ignore[union-attr]
         )

@@ -43,17 +43,50 @@ _SIGN_UPDATABLE = frozenset({"/V", "/AP"})
 # What a page shows and where: changing any of these after signing changes the signed content
 # (the shadow attacks). Other page entries (/Tabs, /StructParents...) are left to pyHanko.
 _PAGE_DRAWING_KEYS = frozenset(
-    {"/Contents", "/Resources", "/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox",
-     "/Rotate", "/Group", "/UserUnit", "/Parent", "/Type"}
+    {
+        "/Contents",
+        "/Resources",
+        "/MediaBox",
+        "/CropBox",
+        "/BleedBox",
+        "/TrimBox",
+        "/ArtBox",
+        "/Rotate",
+        "/Group",
+        "/UserUnit",
+        "/Parent",
+        "/Type",
+    }
 )
 # A new signature field (merged with its widget) may carry only these: no actions (/AA, /A),
 # no locks or seed values (those change what later signatures may do: pyHanko judges them).
 _NEW_SIGNATURE_FIELD_KEYS = frozenset(
-    {"/FT", "/T", "/TU", "/TM", "/Type", "/Subtype", "/F", "/Rect", "/P", "/AP", "/V", "/Ff",
-     "/MK", "/DA", "/NM", "/M", "/Border", "/BS", "/StructParent"}
+    {
+        "/FT",
+        "/T",
+        "/TU",
+        "/TM",
+        "/Type",
+        "/Subtype",
+        "/F",
+        "/Rect",
+        "/P",
+        "/AP",
+        "/V",
+        "/Ff",
+        "/MK",
+        "/DA",
+        "/NM",
+        "/M",
+        "/Border",
+        "/BS",
+        "/StructParent",
+    }
 )
-_SIGNATURE_VALUE_TYPES = {"/Sig": ModificationLevel.FORM_FILLING,
-                          "/DocTimeStamp": ModificationLevel.LTA_UPDATES}
+_SIGNATURE_VALUE_TYPES = {
+    "/Sig": ModificationLevel.FORM_FILLING,
+    "/DocTimeStamp": ModificationLevel.LTA_UPDATES,
+}
 # Bounds for hostile files: deep structures and huge page trees are left to pyHanko.
 _MAX_COMPARE_DEPTH = 48
 _MAX_WALK_OBJECTS = 20000
@@ -124,9 +157,7 @@ def _same(a: Any, b: Any, depth: int = 0) -> bool:
     if isinstance(a, generic.DictionaryObject):
         return _same_dict(a, b, depth)
     if isinstance(a, generic.ArrayObject):
-        return len(a) == len(b) and all(
-            _same(x, y, depth + 1) for x, y in zip(a, b, strict=True)
-        )
+        return len(a) == len(b) and all(_same(x, y, depth + 1) for x, y in zip(a, b, strict=True))
     return bool(a == b)
 
 
@@ -139,8 +170,10 @@ def _same_dict(a: Any, b: Any, depth: int) -> bool:
 def _changed_keys(before: Any, after: Any) -> set[str]:
     keys = set(before.keys()) | set(after.keys())
     return {
-        key for key in keys
-        if key not in before or key not in after
+        key
+        for key in keys
+        if key not in before
+        or key not in after
         or not _same(before.raw_get(key), after.raw_get(key))
     }
 
@@ -288,12 +321,14 @@ class RevisionReviewer:
             except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
                 # Malformed structure: let pyHanko's own analysis (and its errors) decide.
                 cached = UpdateReview(
-                    Outcome.UNRECOGNISED, ModificationLevel.OTHER,
+                    Outcome.UNRECOGNISED,
+                    ModificationLevel.OTHER,
                     f"revision {revision}: unreadable ({type(exc).__name__})",
                 )
             except Exception as exc:  # PdfReadError etc.: pyHanko decides
                 cached = UpdateReview(
-                    Outcome.UNRECOGNISED, ModificationLevel.OTHER,
+                    Outcome.UNRECOGNISED,
+                    ModificationLevel.OTHER,
                     f"revision {revision}: unreadable ({type(exc).__name__})",
                 )
             self._revisions[revision] = cached
@@ -318,12 +353,11 @@ class RevisionReviewer:
         if info_before is not None and info != info_before:
             raise _Unrecognised("the document information dictionary was replaced")
 
-        changed = {
-            (ref.idnum, ref.generation) for ref in xrefs.explicit_refs_in_revision(revision)
-        }
+        changed = {(ref.idnum, ref.generation) for ref in xrefs.explicit_refs_in_revision(revision)}
         changed -= {(ref.idnum, ref.generation) for ref in xrefs.xref_stream_refs}
         existing = {
-            key for key in changed
+            key
+            for key in changed
             if xrefs.get_historical_ref(generic.Reference(*key), previous) is not None
         }
         new = changed - existing
@@ -352,8 +386,10 @@ class RevisionReviewer:
                 self._check_referenced_only_by(key, {b"/DSS"}, "DSS")
             elif key == acroform:
                 self._review_acroform(key, previous, revision, new, facts)
-            elif self._maybe_vri(key, previous) and dss_before is not None and (
-                self._is_vri_entry(key, dss_before, previous)
+            elif (
+                self._maybe_vri(key, previous)
+                and dss_before is not None
+                and (self._is_vri_entry(key, dss_before, previous))
             ):
                 self._check_keys(key, previous, revision, _VRI_KEYS, "VRI entry")
             else:
@@ -379,7 +415,11 @@ class RevisionReviewer:
             raise _Unrecognised(f"the {what} object {key[0]} is also referenced otherwise")
 
     def _check_keys(
-        self, key: tuple[int, int], previous: int, revision: int, allowed: frozenset[str],
+        self,
+        key: tuple[int, int],
+        previous: int,
+        revision: int,
+        allowed: frozenset[str],
         what: str,
     ) -> None:
         for moment in (previous, revision):
@@ -407,7 +447,11 @@ class RevisionReviewer:
         return any(_ref_key(vri.raw_get(name)) == key for name in vri)
 
     def _review_acroform(
-        self, key: tuple[int, int], previous: int, revision: int, new: set[tuple[int, int]],
+        self,
+        key: tuple[int, int],
+        previous: int,
+        revision: int,
+        new: set[tuple[int, int]],
         facts: _RevisionFacts,
     ) -> None:
         before = self._dict_at(key, previous, "AcroForm")
@@ -425,7 +469,11 @@ class RevisionReviewer:
                 facts.new_signature_fields.add(field_key)
 
     def _review_other(
-        self, key: tuple[int, int], previous: int, revision: int, new: set[tuple[int, int]],
+        self,
+        key: tuple[int, int],
+        previous: int,
+        revision: int,
+        new: set[tuple[int, int]],
         facts: _RevisionFacts,
     ) -> None:
         before = self._at(key, previous)
@@ -470,7 +518,11 @@ class RevisionReviewer:
         raise _Unrecognised(f"form field {name!r} (object {key[0]}) changed")
 
     def _allow_signature_value(
-        self, field_dict: Any, revision: int, new: set[tuple[int, int]], facts: _RevisionFacts,
+        self,
+        field_dict: Any,
+        revision: int,
+        new: set[tuple[int, int]],
+        facts: _RevisionFacts,
         name: str,
     ) -> None:
         value = _ref_key(field_dict.raw_get("/V"))
@@ -491,7 +543,11 @@ class RevisionReviewer:
                 raise _Unrecognised("appearance dictionary is not direct")
 
     def _review_page(
-        self, key: tuple[int, int], before: Any, after: Any, new: set[tuple[int, int]],
+        self,
+        key: tuple[int, int],
+        before: Any,
+        after: Any,
+        new: set[tuple[int, int]],
         facts: _RevisionFacts,
     ) -> None:
         volatile = _changed_keys(before, after)
@@ -574,7 +630,7 @@ def _appended(before: Any, after: Any, what: str) -> list[tuple[int, int]]:
     ):
         raise _Unrecognised(f"{what}: entries removed or reordered")
     added = []
-    for item in new_items[len(old_items):]:
+    for item in new_items[len(old_items) :]:
         key = _ref_key(item)
         if key is None:
             raise _Unrecognised(f"{what}: a direct entry was added")

@@ -66,9 +66,7 @@ _ORIGINAL_VERIFY_CRL_SIGNATURE = validate_crl._verify_crl_signature
 _ORIGINAL_NAME_HASHABLE = asn1_x509.Name.hashable
 _ORIGINAL_READ_UNTIL_DELIMITER = pdf_generic.read_until_delimiter
 _ORIGINAL_DECODE_NAME = pdf_generic._decode_name
-_TOKEN_END = re.compile(
-    b"[" + re.escape(pdf_misc.PDF_WHITESPACE + pdf_misc.PDF_DELIMITERS) + b"]"
-)
+_TOKEN_END = re.compile(b"[" + re.escape(pdf_misc.PDF_WHITESPACE + pdf_misc.PDF_DELIMITERS) + b"]")
 _TOKEN_CHUNK = 128
 _CACHE_SIZE = 8192
 _CERTIFICATE_ISSUER_OID = asn1_crl.CRLEntryExtensionId("certificate_issuer").dump()

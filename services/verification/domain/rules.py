@@ -95,14 +95,16 @@ def role_checks(
     if policy.require_person and not persons:
         checks.append(
             Check.failed(
-                "person signature", SubIndication.SIGNATURE_MISSING,
+                "person signature",
+                SubIndication.SIGNATURE_MISSING,
                 "no signature of an authorised person",
             )
         )
     if policy.require_organisation and not organisations:
         checks.append(
             Check.failed(
-                "organisation signature", SubIndication.SIGNATURE_MISSING,
+                "organisation signature",
+                SubIndication.SIGNATURE_MISSING,
                 "no signature of the sending agency",
             )
         )
@@ -245,11 +247,15 @@ def summaries(verdict: Verdict) -> tuple[str, str]:
         )
     assert verdict.sub_indication is not None
     vi, en = _REASONS[verdict.sub_indication]
-    head_vi = "Văn bản không hợp lệ" if verdict.indication is Indication.TOTAL_FAILED else (
-        "Chưa xác định được tính hợp lệ của văn bản"
+    head_vi = (
+        "Văn bản không hợp lệ"
+        if verdict.indication is Indication.TOTAL_FAILED
+        else ("Chưa xác định được tính hợp lệ của văn bản")
     )
-    head_en = "Document invalid" if verdict.indication is Indication.TOTAL_FAILED else (
-        "Document validity undetermined"
+    head_en = (
+        "Document invalid"
+        if verdict.indication is Indication.TOTAL_FAILED
+        else ("Document validity undetermined")
     )
     code = f"{verdict.indication}/{verdict.sub_indication}"
     detail = f" ({verdict.reason})" if verdict.reason else ""

@@ -80,8 +80,8 @@ def _verify(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"{path}: {exc.strerror or exc}")
     try:
-        trust = TrustStore.from_directory(Path(args.trust)) if args.trust else (
-            TrustStore.configured()
+        trust = (
+            TrustStore.from_directory(Path(args.trust)) if args.trust else (TrustStore.configured())
         )
         policy = VerificationPolicy(
             revocation_mode=args.revocation,
@@ -134,7 +134,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="accept a document signed by the organisation alone (digitised copy, attachment)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=120.0, metavar="SECONDS",
+        "--timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
         help="give up on a document after this long (default 120)",
     )
     parser.set_defaults(handler=_verify)

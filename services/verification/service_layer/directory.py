@@ -51,7 +51,8 @@ def directory_checks(report: DocumentReport, lookup: AgencyLookup) -> DocumentRe
         elif state is AgencyState.UNKNOWN:
             checks.append(
                 Check.failed(
-                    "agency directory", SubIndication.SIGNER_NOT_OF_SENDER,
+                    "agency directory",
+                    SubIndication.SIGNER_NOT_OF_SENDER,
                     f"agency {code} named in a signer certificate is not in the directory",
                 )
             )
@@ -61,9 +62,7 @@ def directory_checks(report: DocumentReport, lookup: AgencyLookup) -> DocumentRe
             )
         else:
             checks.append(
-                Check.warning(
-                    "agency directory", f"the directory could not be asked about {code}"
-                )
+                Check.warning("agency directory", f"the directory could not be asked about {code}")
             )
     all_checks = (*report.checks, *checks)
     verdict = document_verdict(report.signatures, all_checks)

@@ -100,8 +100,15 @@ def _worker_main(connection: Connection, policy: VerificationPolicy, memory_byte
         except ServiceError as exc:
             connection.send(("error", type(exc).__name__, exc.status, exc.reason, exc.field))
         except MemoryError:
-            connection.send(("error", "ResourceExhausted", "RESOURCE_EXHAUSTED",
-                             "verification needed more memory than allowed", "document"))
+            connection.send(
+                (
+                    "error",
+                    "ResourceExhausted",
+                    "RESOURCE_EXHAUSTED",
+                    "verification needed more memory than allowed",
+                    "document",
+                )
+            )
 
 
 class _Worker:

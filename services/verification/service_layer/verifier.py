@@ -24,7 +24,7 @@ _PDF_HEADER_WINDOW = 1024
 
 
 def sniff(data: bytes) -> str | None:
-    """"pdf", "edxml" or None for bytes that are neither."""
+    """ "pdf", "edxml" or None for bytes that are neither."""
     if _PDF_MAGIC in data[:_PDF_HEADER_WINDOW]:
         return "pdf"
     head = data[:_PDF_HEADER_WINDOW].lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -54,7 +54,10 @@ class Verifier:
     def verify_edxml(self, data: bytes, *, sender: str | None = None) -> DocumentReport:
         attachments = self.pdf.with_policy(attachment_policy(self.policy))
         return verify_edxml(
-            data, self.pdf.material(), self.policy, sender=sender,
+            data,
+            self.pdf.material(),
+            self.policy,
+            sender=sender,
             verify_pdf=lambda pdf, code: attachments.verify(pdf, sender=code),
         )
 

@@ -217,17 +217,23 @@ def test_demo_runs_the_whole_scenario_twice(stack: Stack) -> None:
     _check_summary(first, stack)
     second = _run_demo(stack)
     _check_summary(second, stack)
-    dispatches = [
-        re.findall(r"Lượt gửi (\S+)", run.stdout) for run in (first, second)
-    ]
+    dispatches = [re.findall(r"Lượt gửi (\S+)", run.stdout) for run in (first, second)]
     assert len(set(dispatches[0] + dispatches[1])) == 4  # new documents each run
 
 
 def test_demo_names_the_step_that_did_not_happen(stack: Stack) -> None:
     # A wrong password: the very first request of step a is refused (401), exit 1 names a.
     completed = subprocess.run(
-        [sys.executable, "-m", "gateway.demo", "--gateway", stack.gateway_url,
-         "--password", "not-the-demo-password", "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "gateway.demo",
+            "--gateway",
+            stack.gateway_url,
+            "--password",
+            "not-the-demo-password",
+            "--quiet",
+        ],
         env=stack.env,
         capture_output=True,
         text=True,

@@ -34,9 +34,27 @@ def test_keys_generate_csr_import_list(hsm, dev_pki, test_key_id, tmp_path, caps
     key_text = test_key_id.decode()
     assert main(["keys", "generate", "--id", key_text, "--label", "Nguyễn Văn An"]) == 0
     csr_path = tmp_path / "an.csr"
-    assert main(["keys", "csr", "--id", key_text, "--common-name", "Nguyễn Văn An",
-                 "--title", "Chánh Văn phòng", "--organisation", "Sở Nội vụ tỉnh Hà Giang",
-                 "--agency-code", "000.00.14.H23", "--out", str(csr_path)]) == 0
+    assert (
+        main(
+            [
+                "keys",
+                "csr",
+                "--id",
+                key_text,
+                "--common-name",
+                "Nguyễn Văn An",
+                "--title",
+                "Chánh Văn phòng",
+                "--organisation",
+                "Sở Nội vụ tỉnh Hà Giang",
+                "--agency-code",
+                "000.00.14.H23",
+                "--out",
+                str(csr_path),
+            ]
+        )
+        == 0
+    )
     request = x509.load_pem_x509_csr(csr_path.read_bytes())
     assert request.is_signature_valid
     assert request.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == (
@@ -44,8 +62,12 @@ def test_keys_generate_csr_import_list(hsm, dev_pki, test_key_id, tmp_path, caps
     )
     now = dt.datetime.now(dt.UTC)
     certificate = issue_certificate(
-        hsm=hsm, key_id=test_key_id, subject=request.subject, issuer_cert=dev_pki.intermediate,
-        issuer_key=_intermediate_key(dev_pki), not_before=now - dt.timedelta(minutes=1),
+        hsm=hsm,
+        key_id=test_key_id,
+        subject=request.subject,
+        issuer_cert=dev_pki.intermediate,
+        issuer_key=_intermediate_key(dev_pki),
+        not_before=now - dt.timedelta(minutes=1),
         not_after=now + dt.timedelta(days=30),
     )
     cert_path = tmp_path / "an.pem"
@@ -59,8 +81,20 @@ def test_keys_generate_csr_import_list(hsm, dev_pki, test_key_id, tmp_path, caps
 
 def test_bad_agency_code_is_refused(test_key_id, tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert main(["keys", "generate", "--id", test_key_id.decode(), "--label", "x"]) == 0
-    code = main(["keys", "csr", "--id", test_key_id.decode(), "--common-name", "X",
-                 "--agency-code", "H56", "--out", str(tmp_path / "x.csr")])
+    code = main(
+        [
+            "keys",
+            "csr",
+            "--id",
+            test_key_id.decode(),
+            "--common-name",
+            "X",
+            "--agency-code",
+            "H56",
+            "--out",
+            str(tmp_path / "x.csr"),
+        ]
+    )
     assert code == 1
     assert not (tmp_path / "x.csr").exists()
 
@@ -70,8 +104,11 @@ def test_sign_sample_writes_verifiable_files(signing, nss_store, tmp_path) -> No
     for name in ("van-ban-mau-da-ky.pdf", "phu-luc-da-ky.pdf"):
         data = (tmp_path / name).read_bytes()
         assert all(report.ok for report in validate_with_pyhanko(data, signing.trust))
-        signatures = [s for s in validate_with_pdfsig(data, nss_store) if s.signer.startswith(
-            ("Nguyễn", "Sở"))]
+        signatures = [
+            s
+            for s in validate_with_pdfsig(data, nss_store)
+            if s.signer.startswith(("Nguyễn", "Sở"))
+        ]
         assert signatures and all(s.signature_valid and s.certificate_trusted for s in signatures)
     assert len((tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()) == 4
 
@@ -85,13 +122,21 @@ def test_ec_p256_person_signature_uses_raw_ecdsa(  # type: ignore[no-untyped-def
     person_cert = dev_pki.signer("person").certificate
     now = dt.datetime.now(dt.UTC)
     certificate = issue_certificate(
-        hsm=hsm, key_id=test_key_id, subject=person_cert.subject, issuer_cert=dev_pki.intermediate,
-        issuer_key=_intermediate_key(dev_pki), not_before=now - dt.timedelta(minutes=1),
+        hsm=hsm,
+        key_id=test_key_id,
+        subject=person_cert.subject,
+        issuer_cert=dev_pki.intermediate,
+        issuer_key=_intermediate_key(dev_pki),
+        not_before=now - dt.timedelta(minutes=1),
         not_after=now + dt.timedelta(days=30),
     )
     profile = dataclasses.replace(
-        signing.person, key_id=test_key_id, algorithm=KeyAlgorithm.EC_P256,
-        certificate=asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
+        signing.person,
+        key_id=test_key_id,
+        algorithm=KeyAlgorithm.EC_P256,
+        certificate=asn1_x509.Certificate.load(
+            certificate.public_bytes(serialization.Encoding.DER)
+        ),
     )
     signed = signing.engine.sign_person(sample_pdf, profile)
     (report,) = validate_with_pyhanko(signed, signing.trust)
@@ -107,18 +152,24 @@ def test_http_rfc3161_endpoint(signing, dev_pki) -> None:  # type: ignore[no-unt
     try:
         digest = hashlib.sha256(b"van ban can dong dau thoi gian").digest()
         nonce = int.from_bytes(os.urandom(8), "big")
-        request = tsp.TimeStampReq({
-            "version": "v1",
-            "message_imprint": tsp.MessageImprint({
-                "hash_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
-                "hashed_message": digest,
-            }),
-            "nonce": nonce,
-            "cert_req": True,
-        })
+        request = tsp.TimeStampReq(
+            {
+                "version": "v1",
+                "message_imprint": tsp.MessageImprint(
+                    {
+                        "hash_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
+                        "hashed_message": digest,
+                    }
+                ),
+                "nonce": nonce,
+                "cert_req": True,
+            }
+        )
         http_request = urllib.request.Request(
-            f"http://127.0.0.1:{server.server_port}/", data=request.dump(),
-            headers={"Content-Type": "application/timestamp-query"}, method="POST",
+            f"http://127.0.0.1:{server.server_port}/",
+            data=request.dump(),
+            headers={"Content-Type": "application/timestamp-query"},
+            method="POST",
         )
         with urllib.request.urlopen(http_request, timeout=30) as reply:
             assert reply.headers["Content-Type"] == "application/timestamp-reply"
@@ -135,8 +186,10 @@ def test_http_rfc3161_endpoint(signing, dev_pki) -> None:  # type: ignore[no-unt
     # Signed attributes are verified in their SET OF encoding, not the [0] tag they carry.
     signed_attributes = b"\x31" + signer_info["signed_attrs"].dump()[1:]
     tsa_certificate.public_key().verify(  # type: ignore[union-attr]
-        signer_info["signature"].native, signed_attributes,
-        padding.PKCS1v15(), hashes.SHA256(),  # type: ignore[call-arg]
+        signer_info["signature"].native,
+        signed_attributes,
+        padding.PKCS1v15(),
+        hashes.SHA256(),  # type: ignore[call-arg]
     )
     eku = tsa_certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
     assert eku.critical and list(eku.value) == [x509.oid.ExtendedKeyUsageOID.TIME_STAMPING]

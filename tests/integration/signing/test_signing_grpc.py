@@ -87,15 +87,18 @@ def document_topic(infra_env) -> str:  # type: ignore[no-untyped-def]
 
 
 def _header(step: int, signer: bytes | None = None, **fields: object) -> pb.SignHeader:
-    return pb.SignHeader(step=step, key_id_hex=signer.hex() if signer else "",
-                         requested_by=fields.pop("requested_by", "văn thư Lò Thị Mai"),
-                         **fields)  # type: ignore[arg-type]
+    return pb.SignHeader(
+        step=step,
+        key_id_hex=signer.hex() if signer else "",
+        requested_by=fields.pop("requested_by", "văn thư Lò Thị Mai"),
+        **fields,
+    )  # type: ignore[arg-type]
 
 
 def _chunks(header: pb.SignHeader, data: bytes) -> Iterator[pb.SignChunk]:
     yield pb.SignChunk(header=header)
     for start in range(0, len(data), CHUNK):
-        yield pb.SignChunk(data=data[start:start + CHUNK])
+        yield pb.SignChunk(data=data[start : start + CHUNK])
 
 
 def _sign(stub, header: pb.SignHeader, data: bytes) -> tuple[bytes, pb.AuditRecord]:  # type: ignore[no-untyped-def]
@@ -133,8 +136,9 @@ def test_person_number_organisation_over_grpc_validates(
     numbered, after_number = _sign(
         stub, _header(pb.NUMBER_AND_DATE, number=NUMBER, place_and_date=PLACE_AND_DATE), person
     )
-    sealed, after_seal = _sign(stub, _header(pb.ORGANISATION, signing.organisation.key_id),
-                               numbered)
+    sealed, after_seal = _sign(
+        stub, _header(pb.ORGANISATION, signing.organisation.key_id), numbered
+    )
 
     assert after_person.outcome == after_number.outcome == after_seal.outcome == "signed"
     assert after_person.key_id == signing.person.key_id.hex()
@@ -162,8 +166,9 @@ def test_person_number_organisation_over_grpc_validates(
     assert event.operation == "sign_organisation"
     assert event.document_sha256_before == after_seal.document_sha256_before
 
-    fetched = stub.GetAuditRecord(pb.GetAuditRecordRequest(sequence=after_seal.sequence),
-                                  timeout=10)
+    fetched = stub.GetAuditRecord(
+        pb.GetAuditRecordRequest(sequence=after_seal.sequence), timeout=10
+    )
     assert fetched == after_seal
     assert stub.VerifyAuditChain(pb.VerifyAuditChainRequest(), timeout=60).records >= (
         after_seal.sequence
@@ -172,13 +177,17 @@ def test_person_number_organisation_over_grpc_validates(
 
 def test_not_a_pdf_is_invalid_argument_and_audited(stub, signing) -> None:  # type: ignore[no-untyped-def]
     marker = f"kiểm thử {uuid.uuid4().hex[:8]}"
-    error = _refusal(stub, _header(pb.PERSON, signing.person.key_id, requested_by=marker),
-                     b"Hello, this is a Word file\n" * 100)
+    error = _refusal(
+        stub,
+        _header(pb.PERSON, signing.person.key_id, requested_by=marker),
+        b"Hello, this is a Word file\n" * 100,
+    )
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "NotAPdf" in error.details()
     assert _field(error) == "document"
-    record = stub.GetAuditRecord(pb.GetAuditRecordRequest(sequence=_audit_sequence(error)),
-                                 timeout=10)
+    record = stub.GetAuditRecord(
+        pb.GetAuditRecordRequest(sequence=_audit_sequence(error)), timeout=10
+    )
     assert record.outcome == "refused" and record.requested_by == marker
     assert record.detail.startswith("NotAPdf")
 
@@ -209,8 +218,9 @@ def test_over_the_limit_is_refused_while_the_client_is_still_sending(
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert _field(error) == "document"
     assert f"more than {MAX_BYTES} bytes" in error.details()
-    record = stub.GetAuditRecord(pb.GetAuditRecordRequest(sequence=_audit_sequence(error)),
-                                 timeout=10)
+    record = stub.GetAuditRecord(
+        pb.GetAuditRecordRequest(sequence=_audit_sequence(error)), timeout=10
+    )
     assert record.outcome == "refused" and record.operation == "sign_person"
 
 
@@ -219,8 +229,9 @@ def test_organisation_before_person_is_failed_precondition(stub, signing, sample
     assert error.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert PersonSignatureMissing.__name__ in error.details()
     assert _field(error) == "document"
-    record = stub.GetAuditRecord(pb.GetAuditRecordRequest(sequence=_audit_sequence(error)),
-                                 timeout=10)
+    record = stub.GetAuditRecord(
+        pb.GetAuditRecordRequest(sequence=_audit_sequence(error)), timeout=10
+    )
     assert record.outcome == "refused" and record.operation == "sign_organisation"
 
 
@@ -229,8 +240,9 @@ def test_unknown_key_is_not_found_naming_the_key(stub, sample_pdf) -> None:  # t
     error = _refusal(stub, _header(pb.PERSON, missing), sample_pdf)
     assert error.code() is grpc.StatusCode.NOT_FOUND
     assert _field(error) == "header.key_id_hex"
-    record = stub.GetAuditRecord(pb.GetAuditRecordRequest(sequence=_audit_sequence(error)),
-                                 timeout=10)
+    record = stub.GetAuditRecord(
+        pb.GetAuditRecordRequest(sequence=_audit_sequence(error)), timeout=10
+    )
     assert record.outcome == "refused" and record.key_id == missing.hex()
 
 
@@ -238,8 +250,9 @@ def test_header_checks_name_the_field(stub, signing, sample_pdf) -> None:  # typ
     error = _refusal(stub, _header(pb.NUMBER_AND_DATE, number=NUMBER), sample_pdf)
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert _field(error) == "header.place_and_date"
-    error = _refusal(stub, _header(pb.COPY, signing.organisation.key_id,
-                                   copying_agency="UBND tỉnh"), sample_pdf)
+    error = _refusal(
+        stub, _header(pb.COPY, signing.organisation.key_id, copying_agency="UBND tỉnh"), sample_pdf
+    )
     assert _field(error) == "header.copy_form"
     with pytest.raises(grpc.RpcError) as caught:
         list(stub.SignDocument(iter([pb.SignChunk(data=sample_pdf)]), timeout=10))
@@ -250,11 +263,14 @@ def test_header_checks_name_the_field(stub, signing, sample_pdf) -> None:  # typ
 def test_batch_streams_every_result_including_refusals(stub, signing, sample_pdf) -> None:  # type: ignore[no-untyped-def]
     items = [pb.BatchItem(id=f"vb-{i}", document=sample_pdf) for i in range(5)]
     items.insert(2, pb.BatchItem(id="not-a-pdf", document=b"GIF89a not a pdf"))
-    results = list(stub.SignBatch(
-        pb.BatchRequest(header=_header(pb.PERSON, signing.person.key_id), items=items,
-                        concurrency=3),
-        timeout=120,
-    ))
+    results = list(
+        stub.SignBatch(
+            pb.BatchRequest(
+                header=_header(pb.PERSON, signing.person.key_id), items=items, concurrency=3
+            ),
+            timeout=120,
+        )
+    )
     assert sorted(r.id for r in results) == sorted(item.id for item in items)
     by_id = {r.id: r for r in results}
     refused = by_id.pop("not-a-pdf")
@@ -291,7 +307,8 @@ def test_served_processes_sign_publish_the_event_and_stop_on_sigterm(
     process = subprocess.Popen(
         [sys.executable, "-m", "services.chassis.cli", "serve", "signing"],
         env={**os.environ, "LT_SIGNING_PORT": str(port), "LT_PROCESSES": "2"},
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     try:
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -301,16 +318,23 @@ def test_served_processes_sign_publish_the_event_and_stop_on_sigterm(
         while time.monotonic() < deadline and not serving:
             assert process.poll() is None, log.read_text()
             try:
-                serving = health.Check(health_pb2.HealthCheckRequest(
-                    service="lienthong.signing.v1.Signing"), timeout=1).status == 1
+                serving = (
+                    health.Check(
+                        health_pb2.HealthCheckRequest(service="lienthong.signing.v1.Signing"),
+                        timeout=1,
+                    ).status
+                    == 1
+                )
             except grpc.RpcError:
                 time.sleep(0.2)
         assert serving, log.read_text()
-        children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
-                                  text=True, check=False).stdout.split()
+        children = subprocess.run(
+            ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
         assert len(children) == 2
-        consumer = KafkaConsumer(DOCUMENT_TOPIC, bootstrap_servers=bootstrap(),
-                                 auto_offset_reset="latest")
+        consumer = KafkaConsumer(
+            DOCUMENT_TOPIC, bootstrap_servers=bootstrap(), auto_offset_reset="latest"
+        )
         consumer.poll(timeout_ms=2000)  # join and take the current end as the start
         stub = signing_pb2_grpc.SigningStub(channel)
         _, audit = _sign(stub, _header(pb.PERSON, signing.person.key_id), sample_pdf)

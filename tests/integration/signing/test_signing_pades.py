@@ -135,8 +135,10 @@ def test_copy_signature_validates(signing) -> None:  # type: ignore[no-untyped-d
 
 def test_number_and_seal_in_one_revision(signing, workflow_outputs) -> None:  # type: ignore[no-untyped-def]
     sealed = signing.engine.sign_organisation(
-        workflow_outputs["person"], signing.organisation,
-        number="9/STTTT-VP", place_and_date="Hà Giang, ngày 24 tháng 11 năm 2026",
+        workflow_outputs["person"],
+        signing.organisation,
+        number="9/STTTT-VP",
+        place_and_date="Hà Giang, ngày 24 tháng 11 năm 2026",
     )
     by_field = _by_field(validate_with_pyhanko(sealed, signing.trust))
     assert by_field[PERSON_FIELD].ok and by_field[ORG_FIELD].ok
@@ -195,8 +197,10 @@ def test_engine_is_thread_safe(hsm, dev_pki, sample_pdf) -> None:  # type: ignor
     def issue(index: int) -> bytes:
         person = signing.engine.sign_person(sample_pdf, signing.person)
         return signing.engine.sign_organisation(
-            person, signing.organisation,
-            number=f"{index}/STTTT-VP", place_and_date="Hà Giang, ngày 25 tháng 11 năm 2026",
+            person,
+            signing.organisation,
+            number=f"{index}/STTTT-VP",
+            place_and_date="Hà Giang, ngày 25 tháng 11 năm 2026",
         )
 
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -117,14 +117,21 @@ def test_refusal_is_audited_and_chain_verifies(signing, sample_pdf: bytes) -> No
         with pytest.raises(PersonSignatureMissing):
             await service.sign_organisation(sample_pdf, signing.organisation, "van.thu@stttt")
         await service.issue(
-            sample_pdf, signing.person, signing.organisation, "7/STTTT-VP",
-            "Hà Giang, ngày 23 tháng 11 năm 2026", "van.thu@stttt",
+            sample_pdf,
+            signing.person,
+            signing.organisation,
+            "7/STTTT-VP",
+            "Hà Giang, ngày 23 tháng 11 năm 2026",
+            "van.thu@stttt",
         )
 
     asyncio.run(scenario())
     records = audit.records()
     assert [record.event.outcome for record in records] == [
-        Outcome.REFUSED, Outcome.SIGNED, Outcome.SIGNED, Outcome.SIGNED,
+        Outcome.REFUSED,
+        Outcome.SIGNED,
+        Outcome.SIGNED,
+        Outcome.SIGNED,
     ]
     assert "PersonSignatureMissing" in records[0].event.detail
     assert records[0].event.document_sha256_after is None
@@ -136,9 +143,12 @@ def test_batch_streams_results_and_refusals(signing, sample_pdf: bytes) -> None:
     service = SigningService(signing.engine, InMemoryAuditLog())
 
     async def collect():  # type: ignore[no-untyped-def]
-        return [item async for item in service.sign_batch(
-            [sample_pdf, b"not a pdf", sample_pdf], signing.person, "batch@test", concurrency=2
-        )]
+        return [
+            item
+            async for item in service.sign_batch(
+                [sample_pdf, b"not a pdf", sample_pdf], signing.person, "batch@test", concurrency=2
+            )
+        ]
 
     results = dict(asyncio.run(collect()))
     assert isinstance(results[1], NotAPdf)

@@ -28,8 +28,13 @@ from services.signing.adapters.hsm import Hsm, process_hsm
 from services.verification.adapters.truststore import TrustStore
 from services.verification.service_layer.trust_anchors import TRUSTSTORE_TOPIC
 
-REQUIRED_ENV = ("LT_PKCS11_MODULE", "SOFTHSM2_CONF", "LT_HSM_TOKEN_LABEL", "LT_HSM_USER_PIN",
-                "LT_VAR_DIR")
+REQUIRED_ENV = (
+    "LT_PKCS11_MODULE",
+    "SOFTHSM2_CONF",
+    "LT_HSM_TOKEN_LABEL",
+    "LT_HSM_USER_PIN",
+    "LT_VAR_DIR",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -85,8 +90,14 @@ def workflow(signing, data: bytes, person=None, organisation=None) -> bytes:  # 
 
 
 def hsm_sign(  # type: ignore[no-untyped-def]
-    hsm: Hsm, dev_pki: DevPki, signing, data: bytes, role: str, field_name: str,
-    *, certify: bool = False,
+    hsm: Hsm,
+    dev_pki: DevPki,
+    signing,
+    data: bytes,
+    role: str,
+    field_name: str,
+    *,
+    certify: bool = False,
 ) -> bytes:
     """Sign with a dev PKI key in the token, bypassing the workflow's own signer checks.
 

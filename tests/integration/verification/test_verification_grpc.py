@@ -44,7 +44,8 @@ def test_verify_pdf_passes_and_carries_the_json_report(
 def test_verify_pdf_reports_a_shadow_attack(verification, sealed: bytes) -> None:
     report = verification.VerifyPdf(pb.VerifyPdfRequest(document=corpus.shadow_hide(sealed)))
     assert (report.indication, report.sub_indication) == (
-        pb.TOTAL_FAILED, "DISALLOWED_MODIFICATION",
+        pb.TOTAL_FAILED,
+        "DISALLOWED_MODIFICATION",
     )
     assert "sửa đổi" in report.summary_vi
 
@@ -81,9 +82,7 @@ def test_verify_edxml_signed_package(verification) -> None:  # type: ignore[no-u
     assert report.signatures and report.signatures[0].field_name == "edXMLHeader/Signature"
 
 
-def test_verify_edxml_verifies_pdf_attachments_in_the_workers(
-    verification, sealed: bytes
-) -> None:  # type: ignore[no-untyped-def]
+def test_verify_edxml_verifies_pdf_attachments_in_the_workers(verification, sealed: bytes) -> None:  # type: ignore[no-untyped-def]
     from pathlib import Path
 
     from services.verification import corpus
@@ -91,8 +90,10 @@ def test_verify_edxml_verifies_pdf_attachments_in_the_workers(
     sample = Path("/work/shared/conformance/edxml/edoc.edxml").read_bytes()
     package = corpus.edxml_with_attachments(
         sample,
-        [("quyet-dinh.pdf", "application/pdf", sealed),
-         ("hong.pdf", "application/pdf", b"%PDF-1.7 truncated")],
+        [
+            ("quyet-dinh.pdf", "application/pdf", sealed),
+            ("hong.pdf", "application/pdf", b"%PDF-1.7 truncated"),
+        ],
         sender="000.00.12.H23",
     )
     report = verification.VerifyEdxml(pb.VerifyEdxmlRequest(package=package))
@@ -158,9 +159,7 @@ def test_signers_of_an_agency_missing_from_the_directory_fail(verification) -> N
     report = verification.VerifyPdf(pb.VerifyPdfRequest(document=document))
     assert report.sub_indication == "SIGNER_NOT_OF_SENDER"
     directory = [c for c in report.checks if c.name == "agency directory"]
-    assert [(c.status, corpus.OTHER_AGENCY.code in c.detail) for c in directory] == [
-        ("fail", True)
-    ]
+    assert [(c.status, corpus.OTHER_AGENCY.code in c.detail) for c in directory] == [("fail", True)]
 
 
 def test_add_trust_anchor_refuses_what_is_not_a_root(verification) -> None:

@@ -43,7 +43,9 @@ def test_workflow_output_passes_with_levels_and_roles(verifier: PdfVerifier, sea
     assert report.indication is Indication.TOTAL_PASSED, report.verdict
     person, organisation, timestamp = report.signatures
     assert (person.role, organisation.role, timestamp.role) == (
-        SignerRole.PERSON, SignerRole.ORGANISATION, SignerRole.DOCUMENT_TIMESTAMP,
+        SignerRole.PERSON,
+        SignerRole.ORGANISATION,
+        SignerRole.DOCUMENT_TIMESTAMP,
     )
     # The organisation seal is finished at B-LTA, which also protects the person's signature.
     assert person.level is SignatureLevel.B_LTA and organisation.level is SignatureLevel.B_LTA
@@ -51,9 +53,7 @@ def test_workflow_output_passes_with_levels_and_roles(verifier: PdfVerifier, sea
     assert organisation.certificate.agency_code == DEV_AGENCY.code
 
 
-def test_root_only_trust_passes_thanks_to_embedded_chain_and_crls(
-    dev_pki, sealed: bytes
-) -> None:  # type: ignore[no-untyped-def]
+def test_root_only_trust_passes_thanks_to_embedded_chain_and_crls(dev_pki, sealed: bytes) -> None:  # type: ignore[no-untyped-def]
     from asn1crypto import x509 as asn1_x509
 
     root_only = TrustStore((asn1_x509.Certificate.load(dev_pki.root.public_bytes(Encoding.DER)),))
@@ -95,7 +95,8 @@ def test_organisation_before_person_from_the_token(
     both = token_sign(sealed, "person", PERSON_SIGNATURE_FIELD)
     report = verifier.verify(both)
     assert (report.indication, report.sub_indication) == (
-        FAILED, SubIndication.SIGNATURE_ORDER_FAILURE,
+        FAILED,
+        SubIndication.SIGNATURE_ORDER_FAILURE,
     )
 
 
@@ -103,7 +104,8 @@ def test_untrusted_when_the_trust_store_is_another_root(sealed: bytes) -> None:
     stranger = corpus.SoftPki.create("Unknown Root CA").trust_store()
     report = PdfVerifier(stranger).verify(sealed)
     assert (report.indication, report.sub_indication) == (
-        Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+        Indication.INDETERMINATE,
+        SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
     )
 
 
@@ -133,7 +135,8 @@ def test_hide_and_replace_on_a_workflow_document(verifier: PdfVerifier, issue) -
     assert verifier.verify(sealed).indication is Indication.TOTAL_PASSED
     report = verifier.verify(corpus.shadow_hide_and_replace(sealed))
     assert (report.indication, report.sub_indication) == (
-        FAILED, SubIndication.DISALLOWED_MODIFICATION,
+        FAILED,
+        SubIndication.DISALLOWED_MODIFICATION,
     )
 
 
@@ -148,7 +151,9 @@ def test_swapped_signatures_between_two_workflow_documents(
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "services.chassis.cli", "verify", *args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -26,8 +26,12 @@ class MemoryToken:
     def public_key_info(self, key_id: bytes) -> asn1_keys.PublicKeyInfo:
         if key_id not in self.keys:
             raise KeyNotFound(f"key_id {key_id.hex()}: no public key on the token")
-        der = self.keys[key_id].public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        der = (
+            self.keys[key_id]
+            .public_key()
+            .public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
         )
         return asn1_keys.PublicKeyInfo.load(der)
 

@@ -47,34 +47,48 @@ def _certificate(attributes: list[x509.NameAttribute]) -> asn1_x509.Certificate:
     name = x509.Name(attributes)
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(1)
-        .not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
         .sign(key, hashes.SHA256())
     )
     return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
 
 
 def test_person_subject_with_title_and_organization_identifier() -> None:
-    subject = read_subject(_certificate([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Sở Tài chính tỉnh Hà Giang"),
-        x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, "000.00.13.H23"),
-        x509.NameAttribute(NameOID.TITLE, "Giám đốc"),
-        x509.NameAttribute(NameOID.COMMON_NAME, "Phạm Minh Châu"),
-    ]))
+    subject = read_subject(
+        _certificate(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Sở Tài chính tỉnh Hà Giang"),
+                x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, "000.00.13.H23"),
+                x509.NameAttribute(NameOID.TITLE, "Giám đốc"),
+                x509.NameAttribute(NameOID.COMMON_NAME, "Phạm Minh Châu"),
+            ]
+        )
+    )
     assert subject.is_person
     assert (subject.common_name, subject.title, subject.agency_code) == (
-        "Phạm Minh Châu", "Giám đốc", "000.00.13.H23"
+        "Phạm Minh Châu",
+        "Giám đốc",
+        "000.00.13.H23",
     )
 
 
 def test_agency_code_falls_back_to_ou_and_ignores_other_units() -> None:
-    subject = read_subject(_certificate([
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Văn phòng"),
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "000.00.01.H56"),
-        x509.NameAttribute(NameOID.COMMON_NAME, "Ủy ban nhân dân tỉnh"),
-    ]))
+    subject = read_subject(
+        _certificate(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Văn phòng"),
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "000.00.01.H56"),
+                x509.NameAttribute(NameOID.COMMON_NAME, "Ủy ban nhân dân tỉnh"),
+            ]
+        )
+    )
     assert not subject.is_person
     assert subject.agency_code == "000.00.01.H56"
 

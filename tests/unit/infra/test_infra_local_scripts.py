@@ -192,7 +192,9 @@ def test_up_fails_fast_when_a_stranger_holds_the_kafka_port(
     fake_lib_dir.mkdir()
     (fake_lib_dir / ".lienthong-complete").write_text("stamp")
     result = run_script(
-        "up.sh", "test", "kafka",
+        "up.sh",
+        "test",
+        "kafka",
         LT_VAR_DIR=str(tmp_path / "state"),
         LT_KAFKA_LIB_DIR=str(fake_lib_dir),
         LT_KAFKA_PORT=str(occupied_port),
@@ -204,7 +206,9 @@ def test_up_fails_fast_when_a_stranger_holds_the_kafka_port(
 
 def test_up_names_the_missing_kafka_jars(tmp_path: Path) -> None:
     result = run_script(
-        "up.sh", "test", "kafka",
+        "up.sh",
+        "test",
+        "kafka",
         LT_VAR_DIR=str(tmp_path / "state"),
         LT_KAFKA_LIB_DIR=str(tmp_path / "no-jars-here"),
     )
@@ -261,9 +265,7 @@ def test_parse_topics_reads_names_partitions_and_skips_comments(wait_ready: Modu
         (f"{'x' * 250} 1", "not a legal Kafka topic name"),
     ],
 )
-def test_parse_topics_names_line_and_reason(
-    wait_ready: ModuleType, line: str, reason: str
-) -> None:
+def test_parse_topics_names_line_and_reason(wait_ready: ModuleType, line: str, reason: str) -> None:
     with pytest.raises(wait_ready.TopicsFileError) as raised:
         wait_ready.parse_topics(f"# comment\n{line}\n", "topics.txt")
     assert "topics.txt line 2" in str(raised.value)
@@ -301,12 +303,13 @@ def test_kafka_wait_treats_an_unreaped_zombie_as_exited(wait_ready: ModuleType) 
         closed_port = probe.getsockname()[1]
     zombie = subprocess.Popen(["true"])  # not waited for: stays a zombie after exiting
     try:
-        wait_ready.poll_until(
-            "zombie", lambda: _assert_zombie(zombie.pid), timeout_s=30
-        )
+        wait_ready.poll_until("zombie", lambda: _assert_zombie(zombie.pid), timeout_s=30)
         with pytest.raises(wait_ready.NotReadyError, match=f"process {zombie.pid} exited"):
             wait_ready.ensure_kafka(
-                f"127.0.0.1:{closed_port}", [], timeout_s=300, pid=zombie.pid,
+                f"127.0.0.1:{closed_port}",
+                [],
+                timeout_s=300,
+                pid=zombie.pid,
                 attempt_timeout_ms=300,
             )
     finally:

@@ -23,9 +23,14 @@ def test_pdf_is_returned_unchanged() -> None:
     assert as_pdf(pdf) is pdf
 
 
-@pytest.mark.parametrize(("fmt", "size", "landscape"), [
-    ("PNG", (800, 400), True), ("JPEG", (300, 900), False), ("TIFF", (500, 500), False),
-])
+@pytest.mark.parametrize(
+    ("fmt", "size", "landscape"),
+    [
+        ("PNG", (800, 400), True),
+        ("JPEG", (300, 900), False),
+        ("TIFF", (500, 500), False),
+    ],
+)
 def test_images_are_wrapped_into_one_page(fmt: str, size: tuple[int, int], landscape: bool) -> None:
     wrapped = as_pdf(_image(fmt, size), f"scan.{fmt.lower()}")
     reader = PdfFileReader(io.BytesIO(wrapped), strict=True)
@@ -34,12 +39,15 @@ def test_images_are_wrapped_into_one_page(fmt: str, size: tuple[int, int], lands
     assert (width > height) is landscape
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"PK\x03\x04rest-of-a-docx", "Office Open XML"),
-    (b"\xd0\xcf\x11\xe0legacy-doc", "legacy Office"),
-    (b"{\\rtf1 hello}", "RTF"),
-    ("Văn bản thuần".encode(), "neither a PDF nor an image"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"PK\x03\x04rest-of-a-docx", "Office Open XML"),
+        (b"\xd0\xcf\x11\xe0legacy-doc", "legacy Office"),
+        (b"{\\rtf1 hello}", "RTF"),
+        ("Văn bản thuần".encode(), "neither a PDF nor an image"),
+    ],
+)
 def test_other_types_are_refused_naming_the_file(data: bytes, message: str) -> None:
     with pytest.raises(UnsupportedAttachment, match=message) as caught:
         as_pdf(data, "phu-luc.docx")

@@ -37,8 +37,12 @@ def test_sample_has_empty_fields_where_the_layout_says(sample) -> None:  # type:
     pdf, layout = sample
     reader = PdfFileReader(io.BytesIO(pdf), strict=True)
     fields = {f.get_object()["/T"]: f.get_object() for f in reader.root["/AcroForm"]["/Fields"]}
-    assert set(fields) == {NUMBER_FIELD, DATE_FIELD, PERSON_SIGNATURE_FIELD,
-                           ORGANISATION_SIGNATURE_FIELD}
+    assert set(fields) == {
+        NUMBER_FIELD,
+        DATE_FIELD,
+        PERSON_SIGNATURE_FIELD,
+        ORGANISATION_SIGNATURE_FIELD,
+    }
     assert fields[NUMBER_FIELD]["/FT"] == "/Tx" and "/V" not in fields[NUMBER_FIELD]
     person_field = fields[PERSON_SIGNATURE_FIELD]
     assert person_field["/FT"] == "/Sig" and "/V" not in person_field
@@ -54,10 +58,16 @@ def test_sample_text_is_vietnamese_with_embedded_fonts(sample, tmp_path) -> None
 
     pdf_path = tmp_path / "sample.pdf"
     pdf_path.write_bytes(sample[0])
-    text = subprocess.run(["pdftotext", str(pdf_path), "-"], capture_output=True, text=True,
-                          check=True).stdout
-    for expected in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
-                     "Nguyễn Thị Hương Giang", "GIÁM ĐỐC", "Nơi nhận:"):
+    text = subprocess.run(
+        ["pdftotext", str(pdf_path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for expected in (
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "Nguyễn Thị Hương Giang",
+        "GIÁM ĐỐC",
+        "Nơi nhận:",
+    ):
         assert expected in text
     fonts = subprocess.run(["pdffonts", str(pdf_path)], capture_output=True, text=True).stdout
     assert "LiberationSerif" in fonts
@@ -117,8 +127,10 @@ class _NeverCalled:
 def _call(app, method: str, content_type: str, body: bytes) -> tuple[str, bytes]:  # type: ignore[no-untyped-def]
     status: list[str] = []
     environ = {
-        "REQUEST_METHOD": method, "CONTENT_TYPE": content_type,
-        "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+        "REQUEST_METHOD": method,
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
     }
     output = app(environ, lambda s, headers: status.append(s))
     return status[0], b"".join(output)
@@ -141,8 +153,10 @@ def test_tsa_http_rejects_bad_requests(method, content_type, body, expected) -> 
 @pytest.mark.parametrize(
     ("error", "status"),
     [
-        (errors.NotAPdf, "INVALID_ARGUMENT"), (errors.EncryptedPdf, "INVALID_ARGUMENT"),
-        (errors.CorruptPdf, "INVALID_ARGUMENT"), (errors.DocumentTooLarge, "INVALID_ARGUMENT"),
+        (errors.NotAPdf, "INVALID_ARGUMENT"),
+        (errors.EncryptedPdf, "INVALID_ARGUMENT"),
+        (errors.CorruptPdf, "INVALID_ARGUMENT"),
+        (errors.DocumentTooLarge, "INVALID_ARGUMENT"),
         (errors.BrokenExistingSignature, "INVALID_ARGUMENT"),
         (errors.PersonSignatureMissing, "FAILED_PRECONDITION"),
         (errors.SignerCertificateRevoked, "FAILED_PRECONDITION"),

@@ -83,9 +83,12 @@ def service(audit_log: InMemoryAuditLog) -> SigningService:
 
 
 def _header(step: int, key: bytes | None = PERSON_KEY, **fields: object) -> pb.SignHeader:
-    return pb.SignHeader(step=step, key_id_hex=key.hex() if key else "",
-                         requested_by=str(fields.pop("requested_by", "Lò Thị Mai")),
-                         **fields)  # type: ignore[arg-type]
+    return pb.SignHeader(
+        step=step,
+        key_id_hex=key.hex() if key else "",
+        requested_by=str(fields.pop("requested_by", "Lò Thị Mai")),
+        **fields,
+    )  # type: ignore[arg-type]
 
 
 def _stream(header: pb.SignHeader | None, *parts: bytes) -> Iterator[pb.SignChunk]:
@@ -113,8 +116,12 @@ def test_sign_document_returns_audit_then_the_signed_bytes(service, audit_log) -
 
 def test_workflow_order_person_number_organisation(service, audit_log) -> None:  # type: ignore[no-untyped-def]
     person, _ = _call(service, _stream(_header(pb.PERSON), b"%PDF-1.7"))
-    numbered, _ = _call(service, _stream(
-        _header(pb.NUMBER_AND_DATE, None, number="7/UBND", place_and_date="Hà Giang"), person))
+    numbered, _ = _call(
+        service,
+        _stream(
+            _header(pb.NUMBER_AND_DATE, None, number="7/UBND", place_and_date="Hà Giang"), person
+        ),
+    )
     sealed, audit = _call(service, _stream(_header(pb.ORGANISATION, ORG_KEY), numbered))
     assert sealed == b"%PDF-1.7|person|7/UBND|organisation"
     assert verify_chain(audit_log.records()) == 3 == audit.sequence
@@ -165,8 +172,12 @@ def test_unexpected_engine_failure_is_internal_and_audited_as_failed(service, au
     [
         (lambda: _stream(None, b"%PDF-1.7"), "header"),
         (lambda: _stream(_header(pb.PERSON)), "document"),
-        (lambda: iter([pb.SignChunk(header=_header(pb.PERSON)),
-                       pb.SignChunk(header=_header(pb.PERSON))]), "header"),
+        (
+            lambda: iter(
+                [pb.SignChunk(header=_header(pb.PERSON)), pb.SignChunk(header=_header(pb.PERSON))]
+            ),
+            "header",
+        ),
     ],
 )
 def test_malformed_streams_name_the_field(service, audit_log, requests, field) -> None:  # type: ignore[no-untyped-def]
@@ -183,15 +194,23 @@ def test_malformed_streams_name_the_field(service, audit_log, requests, field) -
         (pb.SignHeader(step=pb.PERSON, key_id_hex="00"), "header.requested_by"),
         (pb.SignHeader(step=pb.PERSON, requested_by="a"), "header.key_id_hex"),
         (pb.SignHeader(step=pb.PERSON, key_id_hex="xyz", requested_by="a"), "header.key_id_hex"),
-        (pb.SignHeader(step=pb.NUMBER_AND_DATE, requested_by="a", place_and_date="b"),
-         "header.number"),
-        (pb.SignHeader(step=pb.NUMBER_AND_DATE, requested_by="a", number="1"),
-         "header.place_and_date"),
+        (
+            pb.SignHeader(step=pb.NUMBER_AND_DATE, requested_by="a", place_and_date="b"),
+            "header.number",
+        ),
+        (
+            pb.SignHeader(step=pb.NUMBER_AND_DATE, requested_by="a", number="1"),
+            "header.place_and_date",
+        ),
         (pb.SignHeader(step=pb.ATTACHMENT, key_id_hex="00", requested_by="a"), "header.number"),
-        (pb.SignHeader(step=pb.COPY, key_id_hex="00", requested_by="a", copying_agency="b"),
-         "header.copy_form"),
-        (pb.SignHeader(step=pb.COPY, key_id_hex="00", requested_by="a", copy_form=pb.SAO_Y),
-         "header.copying_agency"),
+        (
+            pb.SignHeader(step=pb.COPY, key_id_hex="00", requested_by="a", copying_agency="b"),
+            "header.copy_form",
+        ),
+        (
+            pb.SignHeader(step=pb.COPY, key_id_hex="00", requested_by="a", copy_form=pb.SAO_Y),
+            "header.copying_agency",
+        ),
     ],
 )
 def test_header_checks(header: pb.SignHeader, field: str) -> None:
@@ -201,8 +220,11 @@ def test_header_checks(header: pb.SignHeader, field: str) -> None:
 
 
 def test_number_and_date_needs_no_key() -> None:
-    parsed = parse_header(pb.SignHeader(step=pb.NUMBER_AND_DATE, requested_by=" a ",
-                                        number="1/QĐ", place_and_date="Hà Giang"))
+    parsed = parse_header(
+        pb.SignHeader(
+            step=pb.NUMBER_AND_DATE, requested_by=" a ", number="1/QĐ", place_and_date="Hà Giang"
+        )
+    )
     assert parsed.key_id is None and parsed.requested_by == "a"
 
 
@@ -247,8 +269,11 @@ def test_batch_streams_a_result_per_item_refusals_included(service, audit_log) -
         pb.BatchItem(id="big", document=b"%PDF-" + b"x" * LIMIT),
         pb.BatchItem(id="b", document=b"%PDF-b"),
     ]
-    results = list(service.SignBatch(
-        pb.BatchRequest(header=_header(pb.PERSON), items=items, concurrency=2), FakeContext()))
+    results = list(
+        service.SignBatch(
+            pb.BatchRequest(header=_header(pb.PERSON), items=items, concurrency=2), FakeContext()
+        )
+    )
     by_id = {result.id: result for result in results}
     assert set(by_id) == {"a", "word", "big", "b"}
     assert by_id["a"].document == b"%PDF-a|person" and by_id["a"].audit.outcome == "signed"
@@ -263,16 +288,25 @@ def test_batch_header_and_arguments_are_checked(service) -> None:  # type: ignor
         list(service.SignBatch(pb.BatchRequest(header=_header(pb.PERSON)), FakeContext()))
     assert caught.value.field == "items"
     with pytest.raises(InvalidArgument) as caught:
-        list(service.SignBatch(pb.BatchRequest(
-            header=_header(pb.PERSON), items=[pb.BatchItem(document=b"%PDF-")], concurrency=99,
-        ), FakeContext()))
+        list(
+            service.SignBatch(
+                pb.BatchRequest(
+                    header=_header(pb.PERSON),
+                    items=[pb.BatchItem(document=b"%PDF-")],
+                    concurrency=99,
+                ),
+                FakeContext(),
+            )
+        )
     assert caught.value.field == "concurrency"
 
 
 def test_get_audit_record(service, audit_log) -> None:  # type: ignore[no-untyped-def]
     _, audit = _call(service, _stream(_header(pb.PERSON), b"%PDF-1.7"))
-    assert service.GetAuditRecord(pb.GetAuditRecordRequest(sequence=audit.sequence),
-                                  FakeContext()) == audit
+    assert (
+        service.GetAuditRecord(pb.GetAuditRecordRequest(sequence=audit.sequence), FakeContext())
+        == audit
+    )
     with pytest.raises(NotFound) as caught:
         service.GetAuditRecord(pb.GetAuditRecordRequest(sequence=99), FakeContext())
     assert caught.value.field == "sequence"

@@ -18,8 +18,14 @@ def _both(data: bytes):  # type: ignore[no-untyped-def]
         stream = io.BytesIO(data)
         try:
             value = reader(stream)
-            outcomes.append(("ok", type(value).__name__, bytes(value.original_bytes)
-                             if hasattr(value, "original_bytes") else value, stream.tell()))
+            outcomes.append(
+                (
+                    "ok",
+                    type(value).__name__,
+                    bytes(value.original_bytes) if hasattr(value, "original_bytes") else value,
+                    stream.tell(),
+                )
+            )
         except PdfStreamError as exc:
             outcomes.append(("error", str(exc)))
     return outcomes
@@ -27,8 +33,16 @@ def _both(data: bytes):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     "data",
-    [b"<>", b"<4142>rest", b"<41 4\n2\r\t43>", b"<414>", b"<FEFF0041>", b"<41G2>", b"<4142",
-     b"<" + b"ab" * 70000 + b">tail"],
+    [
+        b"<>",
+        b"<4142>rest",
+        b"<41 4\n2\r\t43>",
+        b"<414>",
+        b"<FEFF0041>",
+        b"<41G2>",
+        b"<4142",
+        b"<" + b"ab" * 70000 + b">tail",
+    ],
 )
 def test_same_result_as_pyhanko(data: bytes) -> None:
     original, fast = _both(data)

@@ -24,13 +24,17 @@ def test_person_image_is_centred_between_title_and_name() -> None:
 
 def test_title_must_be_above_name() -> None:
     with pytest.raises(ValueError, match="title_baseline"):
-        person_signature_rect(block_centre_x=0, title_baseline=100, name_top=200, width=10,
-                              height=10)
+        person_signature_rect(
+            block_centre_x=0, title_baseline=100, name_top=200, width=10, height=10
+        )
 
 
 @given(
-    x0=st.floats(0, 400), y0=st.floats(0, 700), width=st.floats(30, 200),
-    height=st.floats(20, 100), diameter=st.floats(70, 130),  # a seal is wider than 1/3 image
+    x0=st.floats(0, 400),
+    y0=st.floats(0, 700),
+    width=st.floats(30, 200),
+    height=st.floats(20, 100),
+    diameter=st.floats(70, 130),  # a seal is wider than 1/3 image
 )
 def test_seal_covers_exactly_the_left_third(x0, y0, width, height, diameter) -> None:  # type: ignore[no-untyped-def]
     person = Rect(x0, y0, x0 + width, y0 + height)

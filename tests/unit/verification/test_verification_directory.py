@@ -27,7 +27,8 @@ def test_unknown_agency_fails_and_the_summary_follows(
 ) -> None:
     report = directory_checks(verifier.verify(issued["B-T"]), lambda code: AgencyState.UNKNOWN)
     assert (report.indication, report.sub_indication) == (
-        Indication.TOTAL_FAILED, SubIndication.SIGNER_NOT_OF_SENDER,
+        Indication.TOTAL_FAILED,
+        SubIndication.SIGNER_NOT_OF_SENDER,
     )
     assert corpus.AGENCY.code in report.verdict.reason
     assert "SIGNER_NOT_OF_SENDER" in report.summary_en

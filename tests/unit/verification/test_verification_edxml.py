@@ -62,30 +62,36 @@ def test_package_signed_under_another_root_is_indeterminate(signed: bytes) -> No
     stranger = Verifier(corpus.SoftPki.create("Unknown Root CA").trust_store())
     report = stranger.verify(signed)
     assert (report.indication, report.sub_indication) == (
-        Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+        Indication.INDETERMINATE,
+        SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
     )
 
 
 def test_declared_sender_must_match_the_signer(engine: Verifier, signed: bytes) -> None:
     report = engine.verify_edxml(signed, sender=corpus.OTHER_AGENCY.code)
     assert (report.indication, report.sub_indication) == (
-        FAILED, SubIndication.SIGNER_NOT_OF_SENDER,
+        FAILED,
+        SubIndication.SIGNER_NOT_OF_SENDER,
     )
 
 
 def test_unsigned_package_fails(engine: Verifier, package: bytes) -> None:
     start = package.find(b"<Signature")
-    unsigned = package if start < 0 else package[:start] + package[
-        package.index(b"</Signature>", start) + len(b"</Signature>") :
-    ]
+    unsigned = (
+        package
+        if start < 0
+        else package[:start]
+        + package[package.index(b"</Signature>", start) + len(b"</Signature>") :]
+    )
     report = engine.verify(unsigned)
     assert report.indication is FAILED
 
 
 def test_sha1_sample_signature_is_reported_with_its_weakness(engine: Verifier) -> None:
     report = engine.verify((SAMPLES / "edoc.edxml").read_bytes())
-    warnings = [c.detail for s in report.signatures for c in s.checks
-                if c.status is CheckStatus.WARN]
+    warnings = [
+        c.detail for s in report.signatures for c in s.checks if c.status is CheckStatus.WARN
+    ]
     assert any("SHA-1" in w or "SHA1" in w for w in warnings)
     assert report.indication is not Indication.TOTAL_PASSED  # its digest does not match
 
@@ -116,6 +122,7 @@ def test_neither_pdf_nor_xml_is_a_format_failure(engine: Verifier) -> None:
 
 # -- PDF attachments ---------------------------------------------------------------------------
 
+
 def with_attachments(package: bytes, attachments: list[tuple[str, str, bytes]]) -> bytes:
     return corpus.edxml_with_attachments(package, attachments)
 
@@ -134,11 +141,21 @@ def annex_pdf(pki: corpus.SoftPki) -> bytes:
 def test_pdf_attachments_are_verified_and_listed(
     engine: Verifier, pki: corpus.SoftPki, package: bytes, main_pdf: bytes, annex_pdf: bytes
 ) -> None:
-    signed = corpus.signed_edxml(pki, with_attachments(package, [
-        ("quyet-dinh.pdf", "application/pdf", main_pdf),
-        ("phu-luc.pdf", "application/octet-stream", annex_pdf),  # sniffed by its %PDF header
-        ("ghi-chu.txt", "text/plain", b"not a PDF"),
-    ]))
+    signed = corpus.signed_edxml(
+        pki,
+        with_attachments(
+            package,
+            [
+                ("quyet-dinh.pdf", "application/pdf", main_pdf),
+                (
+                    "phu-luc.pdf",
+                    "application/octet-stream",
+                    annex_pdf,
+                ),  # sniffed by its %PDF header
+                ("ghi-chu.txt", "text/plain", b"not a PDF"),
+            ],
+        ),
+    )
     report = engine.verify(signed)
     assert report.indication is Indication.TOTAL_PASSED, report.verdict
     assert [a.name for a in report.attachments] == ["quyet-dinh.pdf", "phu-luc.pdf"]
@@ -153,13 +170,20 @@ def test_a_tampered_attachment_fails_the_package(
     engine: Verifier, pki: corpus.SoftPki, package: bytes, main_pdf: bytes
 ) -> None:
     shadowed = corpus.shadow_replace(main_pdf)
-    signed = corpus.signed_edxml(pki, with_attachments(package, [
-        ("quyet-dinh.pdf", "application/pdf", shadowed),
-    ]))
+    signed = corpus.signed_edxml(
+        pki,
+        with_attachments(
+            package,
+            [
+                ("quyet-dinh.pdf", "application/pdf", shadowed),
+            ],
+        ),
+    )
     report = engine.verify(signed)
     assert report.signatures[0].verdict.passed  # the package signature itself holds
     assert (report.indication, report.sub_indication) == (
-        FAILED, SubIndication.DISALLOWED_MODIFICATION,
+        FAILED,
+        SubIndication.DISALLOWED_MODIFICATION,
     )
     assert "quyet-dinh.pdf" in report.verdict.reason
     assert report.attachments[0].report.sub_indication is SubIndication.DISALLOWED_MODIFICATION
@@ -171,22 +195,35 @@ def test_attachment_signed_by_another_agency_is_not_of_the_sender(
     foreign = corpus.sign(
         corpus.base_document(), pki, "organisation-other-agency", "chu_ky_co_quan", level="B-T"
     )
-    signed = corpus.signed_edxml(pki, with_attachments(package, [
-        ("phu-luc.pdf", "application/pdf", foreign),
-    ]))
+    signed = corpus.signed_edxml(
+        pki,
+        with_attachments(
+            package,
+            [
+                ("phu-luc.pdf", "application/pdf", foreign),
+            ],
+        ),
+    )
     report = engine.verify(signed)
     assert (report.indication, report.sub_indication) == (
-        FAILED, SubIndication.SIGNER_NOT_OF_SENDER,
+        FAILED,
+        SubIndication.SIGNER_NOT_OF_SENDER,
     )
 
 
 def test_unsigned_or_broken_pdf_attachments_fail(
     engine: Verifier, pki: corpus.SoftPki, package: bytes
 ) -> None:
-    signed = corpus.signed_edxml(pki, with_attachments(package, [
-        ("trang.pdf", "application/pdf", corpus.base_document()),
-        ("hong.pdf", "application/pdf", b"%PDF-1.7\n garbage"),
-    ]))
+    signed = corpus.signed_edxml(
+        pki,
+        with_attachments(
+            package,
+            [
+                ("trang.pdf", "application/pdf", corpus.base_document()),
+                ("hong.pdf", "application/pdf", b"%PDF-1.7\n garbage"),
+            ],
+        ),
+    )
     report = engine.verify(signed)
     assert report.indication is FAILED
     by_name = {a.name: a.report for a in report.attachments}
@@ -201,13 +238,20 @@ def test_attachment_over_the_engine_limit_is_a_clean_failure(
     from services.verification.adapters.pdf import PdfVerifier, VerificationPolicy
 
     small = PdfVerifier(pki.trust_store(), VerificationPolicy(max_document_bytes=10_000))
-    signed = corpus.signed_edxml(pki, with_attachments(package, [
-        ("lon.pdf", "application/pdf", main_pdf),
-    ]))
-    report = verify_edxml(
-        signed, small.material(), VerificationPolicy(), verify_pdf=lambda data, code: small.verify(
-            data, sender=code
+    signed = corpus.signed_edxml(
+        pki,
+        with_attachments(
+            package,
+            [
+                ("lon.pdf", "application/pdf", main_pdf),
+            ],
         ),
+    )
+    report = verify_edxml(
+        signed,
+        small.material(),
+        VerificationPolicy(),
+        verify_pdf=lambda data, code: small.verify(data, sender=code),
     )
     assert (report.indication, report.sub_indication) == (FAILED, SubIndication.FORMAT_FAILURE)
     assert "lon.pdf" in report.verdict.reason and "limit" in report.verdict.reason
@@ -215,15 +259,25 @@ def test_attachment_over_the_engine_limit_is_a_clean_failure(
 
 
 def test_too_many_pdf_attachments_are_refused(
-    engine: Verifier, pki: corpus.SoftPki, package: bytes, annex_pdf: bytes,
+    engine: Verifier,
+    pki: corpus.SoftPki,
+    package: bytes,
+    annex_pdf: bytes,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from services.verification.adapters import edxml
 
     monkeypatch.setattr(edxml, "MAX_PDF_ATTACHMENTS", 1)
-    signed = corpus.signed_edxml(pki, with_attachments(package, [
-        ("a.pdf", "application/pdf", annex_pdf), ("b.pdf", "application/pdf", annex_pdf),
-    ]))
+    signed = corpus.signed_edxml(
+        pki,
+        with_attachments(
+            package,
+            [
+                ("a.pdf", "application/pdf", annex_pdf),
+                ("b.pdf", "application/pdf", annex_pdf),
+            ],
+        ),
+    )
     report = engine.verify(signed)
     assert (report.indication, report.sub_indication) == (FAILED, SubIndication.FORMAT_FAILURE)
     assert "more than the limit" in report.verdict.reason
@@ -234,9 +288,15 @@ def test_attachment_reports_travel_in_the_protobuf(
 ) -> None:
     from services.verification.service_layer.messages import report_to_pb
 
-    signed = corpus.signed_edxml(pki, with_attachments(package, [
-        ("phu-luc.pdf", "application/pdf", annex_pdf),
-    ]))
+    signed = corpus.signed_edxml(
+        pki,
+        with_attachments(
+            package,
+            [
+                ("phu-luc.pdf", "application/pdf", annex_pdf),
+            ],
+        ),
+    )
     message = report_to_pb(engine.verify(signed))
     assert [a.name for a in message.attachments] == ["phu-luc.pdf"]
     assert message.attachments[0].report.kind == "pdf"

@@ -87,8 +87,12 @@ def _verdict_or_clean_error(engine: Verifier, data: bytes) -> DocumentReport | N
     return report
 
 
-@settings(max_examples=100, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_mutated_pdfs_get_a_verdict_and_never_pass(
     fuzz_engine: Verifier, fuzz_pdf: bytes, data: st.DataObject
@@ -101,8 +105,12 @@ def test_mutated_pdfs_get_a_verdict_and_never_pass(
         assert report.indication is not Indication.TOTAL_PASSED, steps
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_mutated_packages_get_a_verdict(
     fuzz_engine: Verifier, fuzz_package: bytes, data: st.DataObject

@@ -43,8 +43,9 @@ def test_valid_person_and_organisation_document_passes(
     assert signers[1].certificate.agency_code == corpus.AGENCY.code
     expected_source = TimeSource.CLAIMED if level == "B-B" else TimeSource.SIGNATURE_TIMESTAMP
     assert {s.time_source for s in signers} == {expected_source}
-    assert all(s.signing_time and s.signing_time.utcoffset().total_seconds() == 7 * 3600
-               for s in signers)
+    assert all(
+        s.signing_time and s.signing_time.utcoffset().total_seconds() == 7 * 3600 for s in signers
+    )
     warned = [c.name for s in signers for c in s.checks if c.status is CheckStatus.WARN]
     assert ("signing time" in warned) == (level == "B-B")
     timestamps = [s for s in report.signatures if s.role is SignerRole.DOCUMENT_TIMESTAMP]
@@ -69,16 +70,22 @@ def test_b_lt_passes_offline_only_thanks_to_embedded_revocation_data(
 def test_tampered_bytes_fail_with_hash_failure(
     verifier: PdfVerifier, issued: dict[str, bytes]
 ) -> None:
-    _expect(verifier.verify(corpus.tamper_signed_byte(issued["B-LTA"])), FAILED,
-            SubIndication.HASH_FAILURE)
+    _expect(
+        verifier.verify(corpus.tamper_signed_byte(issued["B-LTA"])),
+        FAILED,
+        SubIndication.HASH_FAILURE,
+    )
 
 
 def test_swapped_signature_fails_with_hash_failure(
     pki: corpus.SoftPki, verifier: PdfVerifier, issued: dict[str, bytes], base_pdf: bytes
 ) -> None:
     donor = corpus.issued(pki, level="B-T", base=base_pdf)
-    _expect(verifier.verify(corpus.swap_signature(issued["B-T"], donor)), FAILED,
-            SubIndication.HASH_FAILURE)
+    _expect(
+        verifier.verify(corpus.swap_signature(issued["B-T"], donor)),
+        FAILED,
+        SubIndication.HASH_FAILURE,
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,8 +98,12 @@ def test_swapped_signature_fails_with_hash_failure(
     ],
 )
 def test_bad_person_certificates(
-    pki: corpus.SoftPki, verifier: PdfVerifier, base_pdf: bytes,
-    person: str, indication: Indication, sub: SubIndication,
+    pki: corpus.SoftPki,
+    verifier: PdfVerifier,
+    base_pdf: bytes,
+    person: str,
+    indication: Indication,
+    sub: SubIndication,
 ) -> None:
     document = corpus.issued(pki, level="B-T", person=person, base=base_pdf)
     report = verifier.verify(document)
@@ -102,8 +113,11 @@ def test_bad_person_certificates(
 
 def test_untrusted_signer_is_indeterminate(verifier: PdfVerifier, base_pdf: bytes) -> None:
     stranger = corpus.SoftPki.create("Unknown Root CA")
-    _expect(verifier.verify(corpus.issued(stranger, level="B-T", base=base_pdf)), INDETERMINATE,
-            SubIndication.NO_CERTIFICATE_CHAIN_FOUND)
+    _expect(
+        verifier.verify(corpus.issued(stranger, level="B-T", base=base_pdf)),
+        INDETERMINATE,
+        SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+    )
 
 
 def test_wrong_sender_fails(verifier: PdfVerifier, issued: dict[str, bytes]) -> None:
@@ -130,15 +144,19 @@ def test_malformed_sender_code_is_an_invalid_argument(
 
 
 def test_organisation_before_person_fails(pki: corpus.SoftPki, verifier: PdfVerifier) -> None:
-    _expect(verifier.verify(corpus.organisation_before_person(pki)), FAILED,
-            SubIndication.SIGNATURE_ORDER_FAILURE)
+    _expect(
+        verifier.verify(corpus.organisation_before_person(pki)),
+        FAILED,
+        SubIndication.SIGNATURE_ORDER_FAILURE,
+    )
 
 
 def test_person_only_document_misses_the_organisation(
     pki: corpus.SoftPki, verifier: PdfVerifier, base_pdf: bytes
 ) -> None:
-    person_only = corpus.sign(base_pdf, pki, "person", "chu_ky_nguoi_co_tham_quyen",
-                              level="B-T", certify=True)
+    person_only = corpus.sign(
+        base_pdf, pki, "person", "chu_ky_nguoi_co_tham_quyen", level="B-T", certify=True
+    )
     _expect(verifier.verify(person_only), FAILED, SubIndication.SIGNATURE_MISSING)
 
 
@@ -162,8 +180,11 @@ def test_shadow_hide_and_replace_fails(pki: corpus.SoftPki, verifier: PdfVerifie
     prepared = corpus.base_document(hidden_alternative=corpus.HIDDEN_ALTERNATIVE)
     signed = corpus.issued(pki, level="B-LTA", base=prepared)
     _expect(verifier.verify(signed), Indication.TOTAL_PASSED, None)  # harmless until swapped
-    _expect(verifier.verify(corpus.shadow_hide_and_replace(signed)), FAILED,
-            SubIndication.DISALLOWED_MODIFICATION)
+    _expect(
+        verifier.verify(corpus.shadow_hide_and_replace(signed)),
+        FAILED,
+        SubIndication.DISALLOWED_MODIFICATION,
+    )
 
 
 def test_field_whitelist_reports_fields_outside_it(issued: dict[str, bytes]) -> None:
@@ -240,10 +261,18 @@ def test_revoked_signer_cannot_backdate_its_claimed_time(
 
     # Revoked 12 h ago, certified from 24 h ago: claim a time in between.
     before_revocation = dt.datetime.now(dt.UTC) - dt.timedelta(hours=18)
-    person = corpus.sign(base_pdf, pki, "person-revoked", "chu_ky_nguoi_co_tham_quyen",
-                         level="B-B", certify=True, signing_time=before_revocation)
-    document = corpus.sign(corpus.fill_number_and_date(person), pki, "organisation",
-                           "chu_ky_co_quan", level="B-B")
+    person = corpus.sign(
+        base_pdf,
+        pki,
+        "person-revoked",
+        "chu_ky_nguoi_co_tham_quyen",
+        level="B-B",
+        certify=True,
+        signing_time=before_revocation,
+    )
+    document = corpus.sign(
+        corpus.fill_number_and_date(person), pki, "organisation", "chu_ky_co_quan", level="B-B"
+    )
     report = verifier.verify(document)
     _expect(report, FAILED, SubIndication.REVOKED)
     assert report.signatures[0].time_source is TimeSource.CLAIMED

@@ -54,16 +54,13 @@ def pyhanko_levels(data: bytes) -> list[ModificationLevel]:
             reader, sig.signed_revision, field_mdp_spec=sig.fieldmdp, doc_mdp=sig.docmdp_level
         )
         levels.append(
-            result.modification_level if isinstance(result, DiffResult)
-            else ModificationLevel.OTHER
+            result.modification_level if isinstance(result, DiffResult) else ModificationLevel.OTHER
         )
     return levels
 
 
 @pytest.mark.parametrize("level", corpus.LEVELS)
-def test_agrees_with_pyhanko_on_issued_documents(
-    issued: dict[str, bytes], level: str
-) -> None:
+def test_agrees_with_pyhanko_on_issued_documents(issued: dict[str, bytes], level: str) -> None:
     data = issued[level]
     ours = reviews(data)
     assert [outcome for _, outcome, _, _ in ours] == [Outcome.ALLOWED] * len(ours), ours
@@ -130,7 +127,9 @@ def _with_dangling_overlay(data: bytes) -> tuple[bytes, int]:
 
 
 def _define_object(
-    data: bytes, number: int, body: bytes,
+    data: bytes,
+    number: int,
+    body: bytes,
     entries: str = "/Type /XObject /Subtype /Form /BBox [0 0 600 850]",
 ) -> bytes:
     """Append a hand-written incremental update that (re)defines stream object ``number``."""
@@ -141,7 +140,8 @@ def _define_object(
     offset = len(data)
     stream = (
         f"{number} 0 obj\n<< {entries} /Length {len(body)} >>\nstream\n".encode()
-        + body + b"\nendstream\nendobj\n"
+        + body
+        + b"\nendstream\nendobj\n"
     )
     xref_at = offset + len(stream)
     tail = (
@@ -171,7 +171,9 @@ def test_verifier_reports_the_review_reason(
     report = verifier.verify(corpus.shadow_replace(issued["B-T"]))
     assert report.sub_indication is SubIndication.DISALLOWED_MODIFICATION
     details = [
-        check.detail for signature in report.signatures for check in signature.checks
+        check.detail
+        for signature in report.signatures
+        for check in signature.checks
         if check.name == "modifications" and check.status is CheckStatus.FAIL
     ]
     assert details and all("overwritten" in detail for detail in details)

@@ -77,8 +77,14 @@ def test_a_failed_check_needs_a_reason_code() -> None:
 def _signature(sub: SubIndication | None) -> SignatureResult:
     checks = (Check.failed("x", sub, "bad"),) if sub else (Check.passed("x"),)
     return SignatureResult(
-        field_name="sig", role=SignerRole.PERSON, signer="A", certificate=None,
-        signing_time=None, time_source=TimeSource.NONE, level=None, checks=checks,
+        field_name="sig",
+        role=SignerRole.PERSON,
+        signer="A",
+        certificate=None,
+        signing_time=None,
+        time_source=TimeSource.NONE,
+        level=None,
+        checks=checks,
         verdict=combine(checks),
     )
 
@@ -145,9 +151,15 @@ def test_report_serialises_to_json_with_vietnam_time() -> None:
     verdict = document_verdict((), checks)
     vi, en = summaries(verdict)
     report = DocumentReport(
-        kind="pdf", sha256="00", size=1,
-        verified_at=datetime(2026, 11, 22, 1, 0, tzinfo=UTC), trust_store_version="v",
-        verdict=verdict, checks=checks, summary_vi=vi, summary_en=en,
+        kind="pdf",
+        sha256="00",
+        size=1,
+        verified_at=datetime(2026, 11, 22, 1, 0, tzinfo=UTC),
+        trust_store_version="v",
+        verdict=verdict,
+        checks=checks,
+        summary_vi=vi,
+        summary_en=en,
     )
     decoded = json.loads(report.to_json())
     assert decoded["verdict"]["indication"] == "TOTAL-FAILED"

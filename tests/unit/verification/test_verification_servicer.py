@@ -68,7 +68,12 @@ def test_empty_inputs_are_invalid_arguments(service) -> None:  # type: ignore[no
 def test_trust_store_event_forces_a_reload(service) -> None:  # type: ignore[no-untyped-def]
     service._verifier()  # loads (the fake database has no managed anchors)
     assert not service.trusted.stale
-    event = Event(topic="lienthong.verification.truststore.v1", type="x", source="/t",
-                  subject="ab" * 32, data=b"")
+    event = Event(
+        topic="lienthong.verification.truststore.v1",
+        type="x",
+        source="/t",
+        subject="ab" * 32,
+        data=b"",
+    )
     service.on_trust_store_changed(event, None)
     assert service.trusted.stale

@@ -44,7 +44,8 @@ def test_name_preparation_is_memoised_not_changed() -> None:
 def test_name_equality_gives_the_original_answers(pki: corpus.SoftPki) -> None:
     original = speedups.original_name_eq()
     names = [
-        _asn1(pki.root).subject, _asn1(pki.intermediate).subject,
+        _asn1(pki.root).subject,
+        _asn1(pki.intermediate).subject,
         _asn1(pki.intermediate).issuer,  # the root's name, a separately parsed copy
         _asn1(pki.signers["person"].certificate).subject,
         asn1_x509.Name.build({"common_name": "Sở  Tài chính"}),
@@ -60,8 +61,21 @@ def test_name_equality_gives_the_original_answers(pki: corpus.SoftPki) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"Name /Next", b"abc", b"12 0 R", b"x" * 300 + b"(", b"a\x00b", b"", b"/", b"Type>>",
-     b"F1%comment", b"a\fb", b"#41B{", b"y" * 128, b"z" * 128 + b" "],
+    [
+        b"Name /Next",
+        b"abc",
+        b"12 0 R",
+        b"x" * 300 + b"(",
+        b"a\x00b",
+        b"",
+        b"/",
+        b"Type>>",
+        b"F1%comment",
+        b"a\fb",
+        b"#41B{",
+        b"y" * 128,
+        b"z" * 128 + b" ",
+    ],
 )
 def test_token_reader_reads_and_rewinds_like_pyhanko(data: bytes) -> None:
     for offset in range(min(len(data), 3) + 1):
@@ -115,7 +129,8 @@ def test_crl_signature_check_is_remembered_only_when_it_verified(pki: corpus.Sof
 def test_name_hashable_is_the_original(pki: corpus.SoftPki) -> None:
     original = speedups.original_name_hashable()
     names = [
-        _asn1(pki.root).subject, _asn1(pki.signers["person"].certificate).subject,
+        _asn1(pki.root).subject,
+        _asn1(pki.signers["person"].certificate).subject,
         asn1_x509.Name.build({"common_name": "Sở  Tài chính", "organization_name": "UBND"}),
     ]
     for _ in range(2):
