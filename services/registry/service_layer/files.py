@@ -141,10 +141,11 @@ def _existing_kinds(rows: Iterable[Any]) -> list[FileKind]:
     return [FileKind(r.kind) for r in rows]
 
 
-def check_upload(uow: UnitOfWork, header: FileHeader) -> None:
-    """Refuse before any byte is transferred (checked again when writing)."""
-    repo = DocumentRepository(uow.session)
-    row = _scoped_row(repo, header.document_uuid, for_update=False)
+def _addable_row(
+    repo: DocumentRepository, header: FileHeader, *, for_update: bool
+) -> tuple[Any, list[Any]]:
+    """The record and its file versions, if ``header`` may add a version to it."""
+    row = _scoped_row(repo, header.document_uuid, for_update=for_update)
     existing = repo.files_of([header.document_uuid])[header.document_uuid]
     check_may_add(
         header.kind,
@@ -154,6 +155,12 @@ def check_upload(uow: UnitOfWork, header: FileHeader) -> None:
         field="header.kind",
     )
     _check_version(row, header)
+    return row, existing
+
+
+def check_upload(uow: UnitOfWork, header: FileHeader) -> None:
+    """Refuse before any byte is transferred (checked again when writing)."""
+    _addable_row(DocumentRepository(uow.session), header, for_update=False)
 
 
 def _check_version(row: Any, header: FileHeader) -> None:
@@ -165,16 +172,7 @@ def add_file_version(uow: UnitOfWork, header: FileHeader, ref: BlobRef, *, now: 
     """The version row, the record's version bump, a history line and the event — one
     transaction, under the record's row lock. Returns the record's new version."""
     repo = DocumentRepository(uow.session)
-    row = _scoped_row(repo, header.document_uuid, for_update=True)
-    existing = repo.files_of([header.document_uuid])[header.document_uuid]
-    check_may_add(
-        header.kind,
-        direction=row.direction,
-        status=row.status,
-        existing=_existing_kinds(existing),
-        field="header.kind",
-    )
-    _check_version(row, header)
+    row, existing = _addable_row(repo, header, for_update=True)
     values = {
         "kind": header.kind.value,
         "sha256": ref.sha256,
