@@ -19,6 +19,7 @@ from services.chassis import config
 from services.chassis.db import Database
 from services.chassis.dependencies import DependencyProvider
 from services.chassis.timeutil import now
+from services.distribution.adapters.axis_sync import seconds_setting
 from services.distribution.service_layer import use_cases
 
 log = logging.getLogger(__name__)
@@ -31,16 +32,7 @@ MIN_SLEEP_S = 0.02
 
 def poll_interval(environ: dict[str, str] | None = None) -> float:
     """``LT_DISTRIBUTION_SCHEDULE_POLL_S`` as seconds (0: no worker in this process)."""
-    text = (config.DISTRIBUTION_SCHEDULE_POLL_S.value(environ) or "").strip()
-    if not text:
-        return DEFAULT_POLL_S
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{POLL_ENV}: {text!r} is not a number of seconds") from None
-    if value < 0:
-        raise ValueError(f"{POLL_ENV}: must be 0 (off) or positive, not {value}")
-    return value
+    return seconds_setting(POLL_ENV, DEFAULT_POLL_S, environ)
 
 
 class ScheduleWorker(DependencyProvider["ScheduleWorker"]):
