@@ -50,6 +50,7 @@ from services.certificates.identity import (
     AgencyIdentity,
     PersonIdentity,
 )
+from services.certificates.profiles import ca_certificate, crl_distribution_point
 from services.signing.adapters.hsm import Hsm, KeyAlgorithm, KeyNotFound
 
 ROOT_NOT_BEFORE = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
@@ -224,41 +225,14 @@ def _load_or_create_ca(
         return cert, key
     key = ec.generate_private_key(ec.SECP256R1())
     name = _ca_name(common_name)
-    issuer_cert, issuer_key = issuer if issuer else (None, key)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer_cert.subject if issuer_cert else name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(ROOT_NOT_BEFORE)
-        .not_valid_after(now + dt.timedelta(days=365 * (20 if issuer is None else 10)))
-        .add_extension(
-            x509.BasicConstraints(ca=True, path_length=None if issuer is None else 0),
-            critical=True,
-        )
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    cert = ca_certificate(
+        name,
+        key,
+        issuer=issuer,
+        not_before=ROOT_NOT_BEFORE,
+        not_after=now + dt.timedelta(days=365 * (20 if issuer is None else 10)),
+        issuer_crl_url=CRL_URL_ROOT,
     )
-    if issuer_cert is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-            critical=False,
-        ).add_extension(_crl_distribution(CRL_URL_ROOT), critical=False)
-    cert = builder.sign(issuer_key, hashes.SHA256())
     _write_private(
         key_path,
         key.private_bytes(
@@ -269,19 +243,6 @@ def _load_or_create_ca(
     )
     _write_public(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     return cert, key
-
-
-def _crl_distribution(url: str) -> x509.CRLDistributionPoints:
-    return x509.CRLDistributionPoints(
-        [
-            x509.DistributionPoint(
-                full_name=[x509.UniformResourceIdentifier(url)],
-                relative_name=None,
-                reasons=None,
-                crl_issuer=None,
-            )
-        ]
-    )
 
 
 def subject_name(subject: PersonIdentity | AgencyIdentity | str) -> x509.Name:
@@ -352,7 +313,7 @@ def issue_certificate(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
             critical=False,
         )
-        .add_extension(_crl_distribution(CRL_URL_INTERMEDIATE), critical=False)
+        .add_extension(crl_distribution_point(CRL_URL_INTERMEDIATE), critical=False)
     )
     if timestamping:
         # RFC 3161 §2.3: the TSA certificate has exactly one EKU, timeStamping, critical.

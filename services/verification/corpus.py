@@ -38,6 +38,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from services.certificates.identity import AgencyIdentity, PersonIdentity
+from services.certificates.profiles import ca_certificate
 from services.signing.adapters.sample_document import (
     DATE_FIELD,
     NUMBER_FIELD,
@@ -330,41 +331,13 @@ def _ca(
     issuer_key: ec.EllipticCurvePrivateKey | None,
     now: dt.datetime,
 ) -> x509.Certificate:
-    signing_key = issuer_key or key
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer.subject if issuer else name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=3650))
-        .not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(
-            x509.BasicConstraints(ca=True, path_length=None if issuer is None else 0),
-            critical=True,
-        )
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    return ca_certificate(
+        name,
+        key,
+        issuer=(issuer, issuer_key) if issuer is not None and issuer_key is not None else None,
+        not_before=now - dt.timedelta(days=3650),
+        not_after=now + dt.timedelta(days=3650),
     )
-    if issuer_key is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-            critical=False,
-        )
-    return builder.sign(signing_key, hashes.SHA256())
 
 
 # -- documents -------------------------------------------------------------------------------
