@@ -84,24 +84,7 @@ class LocalBlobStore:
         target = self.path_of(digest)
         if target.exists() and target.stat().st_size == len(content):
             return BlobRef(digest, len(content))  # same content already stored
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, target)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
-        # The rename is durable only once the directory entry is on disk.
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-        return BlobRef(digest, len(content))
+        return self.put_stream((content,), max_bytes=len(content))
 
     def put_stream(
         self, chunks: Iterable[bytes], *, max_bytes: int, field: str = "data"
