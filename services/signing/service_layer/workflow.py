@@ -69,34 +69,21 @@ class SigningService:
     ) -> SignedResult:
         before = sha256_hex(data)
         key_hex = key_id.hex() if key_id else ""
+
+        def audit_unsigned(outcome: Outcome, exc: Exception) -> None:
+            detail = f"{type(exc).__name__}: {exc}"
+            self.audit_log.append(
+                AuditEvent(requested_by, operation, key_hex, before, None, outcome, detail)
+            )
+
         try:
             signed = await action()
         except (SigningRefused, HsmError) as exc:
-            self.audit_log.append(
-                AuditEvent(
-                    requested_by,
-                    operation,
-                    key_hex,
-                    before,
-                    None,
-                    Outcome.REFUSED,
-                    f"{type(exc).__name__}: {exc}",
-                )
-            )
+            audit_unsigned(Outcome.REFUSED, exc)
             raise
         except Exception as exc:
             logger.exception("signing operation %s failed unexpectedly", operation)
-            self.audit_log.append(
-                AuditEvent(
-                    requested_by,
-                    operation,
-                    key_hex,
-                    before,
-                    None,
-                    Outcome.FAILED,
-                    f"{type(exc).__name__}: {exc}",
-                )
-            )
+            audit_unsigned(Outcome.FAILED, exc)
             raise SigningEngineFailed(f"{operation}: {type(exc).__name__}: {exc}") from exc
         record = self.audit_log.append(
             AuditEvent(requested_by, operation, key_hex, before, sha256_hex(signed), Outcome.SIGNED)
